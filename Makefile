@@ -1,0 +1,48 @@
+# The two commands a user needs: `make demo` and `make test`. Both install what is
+# missing (Debian packages through apt-get, npm packages), then build.
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
+SYS_PKGS := fuse libfuse2 bubblewrap rsync
+BENCH_PKGS := restic rclone
+export PFS_NO_PROGRESS_IN_TESTS := 1
+
+.PHONY: all deps sys-deps bench-deps build test demo bench clean
+
+all: build
+
+sys-deps:
+	@missing=""; for p in $(SYS_PKGS) $(EXTRA_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq -o DPkg::Lock::Timeout=300 && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq -o DPkg::Lock::Timeout=300 $$missing >/dev/null; \
+	fi
+
+bench-deps:
+	@$(MAKE) --no-print-directory sys-deps EXTRA_PKGS="$(BENCH_PKGS)"
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+deps: sys-deps node_modules/.installed
+
+build: deps
+	npx tsc -p tsconfig.json
+	@chmod +x dist/bin/pfs.js
+
+test: build
+	@rm -f .tap-output.txt
+	npx tap --reporter=tap 2>&1 | tee .tap-output.txt; status=$$?; \
+	node test/summary.mjs .tap-output.txt; s2=$$?; \
+	[ $$status -eq 0 ] && [ $$s2 -eq 0 ]
+
+demo: build
+	bash bench/../docs/demo.sh
+
+bench: build bench-deps
+	node dist/bench/run.js
+
+clean:
+	rm -rf dist .tap .tap-output.txt

@@ -1,0 +1,139 @@
+import { promises as fsp, constants as fsc } from 'node:fs'
+import path from 'node:path'
+import { randomBytes } from 'node:crypto'
+import { type ObjectStore, checkKey } from './object-store.js'
+import { notFound } from '../errors.js'
+
+/**
+ * Objects as files in a local folder. Keys already carry their fan-out (`chunks/ab/ab...`),
+ * so the layout on disk is the key. Writes go to a temp name in the same folder, are
+ * fsynced, renamed into place, and the folder is fsynced, so a crash leaves either the
+ * whole object or nothing (plus, at worst, a stray `.tmp-*` file that `list` ignores).
+ */
+export class LocalObjectStore implements ObjectStore {
+  readonly description: string
+  private readonly madeDirs = new Set<string>()
+
+  constructor (readonly root: string) {
+    this.description = `local:${root}`
+  }
+
+  private file (key: string): string {
+    checkKey(key)
+    return path.join(this.root, key)
+  }
+
+  async put (key: string, data: Uint8Array): Promise<void> {
+    const dest = this.file(key)
+    const dir = path.dirname(dest)
+    if (!this.madeDirs.has(dir)) {
+      await fsp.mkdir(dir, { recursive: true })
+      this.madeDirs.add(dir)
+    }
+    const tmp = path.join(dir, `.tmp-${randomBytes(6).toString('hex')}`)
+    const fh = await fsp.open(tmp, 'w', 0o644)
+    try {
+      await fh.writeFile(data)
+      await fh.datasync()
+    } finally {
+      await fh.close()
+    }
+    try {
+      await fsp.rename(tmp, dest)
+    } catch (e) {
+      await fsp.rm(tmp, { force: true })
+      throw e
+    }
+    await fsyncDir(dir)
+  }
+
+  async get (key: string): Promise<Buffer> {
+    try {
+      return await fsp.readFile(this.file(key))
+    } catch (e) {
+      throw missing(e, key)
+    }
+  }
+
+  async getRange (key: string, offset: number, length: number): Promise<Buffer> {
+    let fh
+    try {
+      fh = await fsp.open(this.file(key), fsc.O_RDONLY)
+    } catch (e) {
+      throw missing(e, key)
+    }
+    try {
+      const buf = Buffer.allocUnsafe(length)
+      let got = 0
+      while (got < length) {
+        const { bytesRead } = await fh.read(buf, got, length - got, offset + got)
+        if (bytesRead === 0) break
+        got += bytesRead
+      }
+      return got === length ? buf : buf.subarray(0, got)
+    } finally {
+      await fh.close()
+    }
+  }
+
+  async has (key: string): Promise<boolean> {
+    return (await this.stat(key)) !== undefined
+  }
+
+  async stat (key: string): Promise<{ size: number, mtimeMs: number } | undefined> {
+    try {
+      const st = await fsp.stat(this.file(key))
+      return { size: st.size, mtimeMs: st.mtimeMs }
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+      throw e
+    }
+  }
+
+  async delete (key: string): Promise<void> {
+    await fsp.rm(this.file(key), { force: true })
+  }
+
+  async * list (prefix: string): AsyncIterable<string> {
+    // The prefix is a folder path or a folder path plus the start of a name.
+    const base = prefix.endsWith('/') || prefix === '' ? prefix : path.posix.dirname(prefix) === '.' ? '' : path.posix.dirname(prefix) + '/'
+    yield * walk(this.root, base, prefix)
+  }
+
+  async close (): Promise<void> {}
+}
+
+async function * walk (root: string, rel: string, prefix: string): AsyncIterable<string> {
+  let ents
+  try {
+    ents = await fsp.readdir(path.join(root, rel), { withFileTypes: true })
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return
+    throw e
+  }
+  for (const ent of ents) {
+    if (ent.name.startsWith('.tmp-')) continue
+    const key = rel + ent.name
+    if (ent.isDirectory()) {
+      if (key.startsWith(prefix) || prefix.startsWith(key + '/')) yield * walk(root, key + '/', prefix)
+    } else if (key.startsWith(prefix)) {
+      yield key
+    }
+  }
+}
+
+async function fsyncDir (dir: string): Promise<void> {
+  const fh = await fsp.open(dir, fsc.O_RDONLY)
+  try {
+    await fh.sync()
+  } catch {
+    // Some file systems refuse fsync on a directory; the rename is still atomic.
+  } finally {
+    await fh.close()
+  }
+}
+
+function missing (e: unknown, key: string): unknown {
+  if ((e as NodeJS.ErrnoException).code === 'ENOENT') return notFound('object', key, 'the store may be damaged; run `pfs fsck`')
+  return e
+}

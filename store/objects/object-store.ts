@@ -1,0 +1,38 @@
+/**
+ * Where immutable bytes live: chunks, packs of small objects, and the ref journal.
+ *
+ * Keys are relative slash-separated paths made of [0-9a-z._/-] (e.g. `chunks/ab/ab12...`).
+ * Every implementation (local folder, S3) passes the same suite in test/object-store.test.ts.
+ *
+ * Contract:
+ * - `put` is atomic and durable when it resolves: a reader sees all of the bytes or the
+ *   key is absent, even if the process is killed mid-write. Putting a key that already
+ *   exists is allowed and idempotent (content-addressed keys hold the same bytes).
+ * - `get`/`getRange` of a missing key throw PfsError NOT_FOUND.
+ * - `delete` of a missing key is a no-op.
+ * - `list` yields every key under the prefix, in no particular order.
+ */
+export interface ObjectStore {
+  /** A short description for messages, e.g. `local:/root/.pfs/objects`. */
+  readonly description: string
+  put (key: string, data: Uint8Array): Promise<void>
+  get (key: string): Promise<Buffer>
+  getRange (key: string, offset: number, length: number): Promise<Buffer>
+  has (key: string): Promise<boolean>
+  /** Size in bytes and last modification time, or undefined when absent. */
+  stat (key: string): Promise<{ size: number, mtimeMs: number } | undefined>
+  delete (key: string): Promise<void>
+  list (prefix: string): AsyncIterable<string>
+  close (): Promise<void>
+}
+
+/** How a store's objects are reached; sent by a server so clients read chunks directly. */
+export type ObjectStoreConfig =
+  | { kind: 'local', path: string }
+  | { kind: 's3', bucket: string, prefix?: string, endpoint?: string, region?: string, forcePathStyle?: boolean }
+
+const KEY_RE = /^[0-9a-z][0-9a-z._-]*(\/[0-9a-z][0-9a-z._-]*)*$/
+
+export function checkKey (key: string): void {
+  if (!KEY_RE.test(key)) throw new Error(`bad object key: ${JSON.stringify(key)}`)
+}
