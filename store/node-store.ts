@@ -1,0 +1,142 @@
+/**
+ * Reads and writes the engine's own metadata objects (tree nodes, manifests, commits).
+ * New objects wait in a PackWriter until `flush`, which makes them durable and returns
+ * their index records; until then they are served from memory. Decoded nodes are kept in
+ * a bounded LRU: they are immutable, so a cached node is never stale.
+ */
+import { type TreeNode, type ManifestNode, type CommitNode, encode, decode, EMPTY_TREE, EMPTY_DIR } from './codec.js'
+import type { NodeIO } from './tree.js'
+import { PackWriter, type ObjectType, type PackedObject } from './pack.js'
+import type { ObjectStore } from './objects/object-store.js'
+import type { ObjectLoc } from './meta.js'
+import { type Db, type ObjRec, k, getMany } from './index-db.js'
+import { corrupt } from './errors.js'
+
+type Obj = TreeNode | ManifestNode | CommitNode
+
+export class NodeStore implements NodeIO {
+  private readonly cache = new Map<string, Obj>()
+  private readonly pending = new Map<string, Obj>()
+  private readonly writer: PackWriter
+
+  constructor (private readonly db: Db, private readonly objects: ObjectStore, private readonly cacheSize = 50_000) {
+    this.writer = new PackWriter(objects)
+  }
+
+  async getNode (hash: string): Promise<TreeNode> {
+    return await this.get<TreeNode>(hash, ['dir', 'pages'])
+  }
+
+  async getManifest (hash: string): Promise<ManifestNode> {
+    return await this.get<ManifestNode>(hash, 'manifest')
+  }
+
+  async getCommit (hash: string): Promise<CommitNode> {
+    return await this.get<CommitNode>(hash, 'commit')
+  }
+
+  /** A commit object read from a known location (the index may not list it yet). */
+  async getCommitAt (id: string, loc: ObjectLoc): Promise<CommitNode> {
+    return decode<CommitNode>(await this.objects.getRange(loc.key, loc.offset, loc.length), id, 'commit')
+  }
+
+  putNode (node: TreeNode): string {
+    return this.put(node, 'tree')
+  }
+
+  putManifest (m: ManifestNode): string {
+    return this.put(m, 'manifest')
+  }
+
+  putCommit (c: CommitNode): string {
+    return this.put(c, 'commit')
+  }
+
+  private put (obj: Obj, type: ObjectType): string {
+    const { id, bytes } = encode(obj)
+    if (!this.pending.has(id)) {
+      this.pending.set(id, obj)
+      this.writer.add(id, type, bytes)
+    }
+    return id
+  }
+
+  private async get<T extends Obj> (id: string, expect: T['t'] | Array<T['t']>): Promise<T> {
+    // The empty tree is never stored: every store has it.
+    if (id === EMPTY_TREE) return decodeCheck<T>(EMPTY_DIR, id, expect)
+    const hit = this.cache.get(id) ?? this.pending.get(id)
+    if (hit !== undefined) {
+      // refresh LRU position
+      this.cache.delete(id); this.cache.set(id, hit)
+      return decodeCheck<T>(hit, id, expect)
+    }
+    const loc = await this.locate(id)
+    const bytes = await this.objects.getRange(loc.key, loc.offset, loc.length)
+    const obj = decode<T>(bytes, id, expect)
+    this.remember(id, obj)
+    return obj
+  }
+
+  private remember (id: string, obj: Obj): void {
+    this.cache.set(id, obj)
+    if (this.cache.size > this.cacheSize) {
+      const oldest = this.cache.keys().next().value
+      if (oldest !== undefined) this.cache.delete(oldest)
+    }
+  }
+
+  async locate (id: string): Promise<ObjectLoc> {
+    const rec = await this.db.get(k('o', id)) as ObjRec | undefined
+    if (rec === undefined) throw corrupt(`object ${id.slice(0, 12)} is missing from the index; run \`pfs fsck\``, { id })
+    return { key: rec[0], offset: rec[1], length: rec[2] }
+  }
+
+  async locateMany (ids: string[]): Promise<Array<ObjectLoc | undefined>> {
+    const recs = await getMany<ObjRec>(this.db, ids.map(id => k('o', id)))
+    return recs.map(r => r === undefined ? undefined : { key: r[0], offset: r[1], length: r[2] })
+  }
+
+  /** Makes pending objects durable; returns what the index must record for them. */
+  async flush (): Promise<PackedObject[]> {
+    if (this.pending.size === 0) return []
+    const written = await this.writer.flush()
+    for (const p of written) {
+      const obj = this.pending.get(p.id)
+      if (obj !== undefined) this.remember(p.id, obj)
+      this.pending.delete(p.id)
+    }
+    return written
+  }
+
+  /** Drops objects made by a batch that failed, so they never reach the index. */
+  discard (): void {
+    this.pending.clear()
+    void this.writer.flush().catch(() => {})
+  }
+
+  clearCache (): void {
+    this.cache.clear()
+  }
+}
+
+function decodeCheck<T extends Obj> (obj: Obj, id: string, expect: T['t'] | Array<T['t']>): T {
+  const kinds = Array.isArray(expect) ? expect : [expect]
+  if (!(kinds as string[]).includes(obj.t)) throw corrupt(`object ${id.slice(0, 12)} is a '${obj.t}', expected ${kinds.join(' or ')}`, { id })
+  return obj as T
+}
+
+/** Index batch ops that record packed objects and their pack. */
+export function packOps (objs: PackedObject[], _now?: number): Array<{ type: 'put', key: string, value: unknown }> {
+  const ops: Array<{ type: 'put', key: string, value: unknown }> = []
+  const packs = new Map<string, { bytes: number, count: number }>()
+  for (const o of objs) {
+    ops.push({ type: 'put', key: k('o', o.id), value: [o.loc.key, o.loc.offset, o.loc.length, o.type] satisfies ObjRec })
+    if (o.loc.key.startsWith('packs/')) {
+      const p = packs.get(o.loc.key) ?? { bytes: 0, count: 0 }
+      p.bytes = Math.max(p.bytes, o.loc.offset + o.loc.length); p.count++
+      packs.set(o.loc.key, p)
+    }
+  }
+  for (const [key, p] of packs) ops.push({ type: 'put', key: k('pk', key), value: p })
+  return ops
+}

@@ -1,0 +1,93 @@
+/**
+ * Rebuilds the LevelDB index from the object store alone: pack trailers and standalone
+ * chunks give object locations, commit objects give commits and branch heads, and the
+ * ref journal gives repos and branch moves that are not commits. Replayed in time order,
+ * this reproduces the index of every finished commit. Open write sessions are mutable
+ * state that lives only in the index; a rebuild drops them.
+ */
+import type { Engine } from './engine.js'
+import type { Progress, CommitInfo } from './meta.js'
+import { type BatchOp, type RepoRec, type BranchRec, type CommitRec, k } from './index-db.js'
+import { readPackIndex, type PackedObject } from './pack.js'
+import { packOps } from './node-store.js'
+import { readJournal, type JournalEvent } from './journal.js'
+import { throttle } from './reachable.js'
+
+type Ev = JournalEvent | { op: 'commit', time: number, rec: CommitRec }
+
+export async function rebuildIndex (e: Engine, opts: { onProgress?: (p: Progress) => void }): Promise<{ commits: number, objects: number, repos: number }> {
+  const tick = throttle(opts.onProgress)
+  const objs: PackedObject[] = []
+  for await (const key of e.objects.list('packs/')) {
+    objs.push(...await readPackIndex(e.objects, key))
+    tick({ phase: 'packs', done: objs.length })
+  }
+  for await (const key of e.objects.list('chunks/')) {
+    const st = await e.objects.stat(key)
+    if (st !== undefined) objs.push({ id: key.slice(key.lastIndexOf('/') + 1), type: 'chunk', loc: { key, offset: 0, length: st.size } })
+  }
+  const events: Ev[] = await readJournal(e.objects)
+  for (const o of objs) {
+    if (o.type !== 'commit') continue
+    const info = await e.nodes.getCommitAt(o.id, o.loc) as CommitInfo & { t?: string }
+    const { t: _t, ...rest } = info
+    if (rest.finished !== null) events.push({ op: 'commit', time: rest.finished, rec: { ...rest, obj: o.id } })
+  }
+  events.sort((a, b) => a.time - b.time)
+  const state = replay(events)
+  const ops: BatchOp[] = packOps(objs)
+  for (const r of state.repos.values()) ops.push({ type: 'put', key: k('repo', r.name), value: r })
+  for (const [key, b] of state.branches) ops.push({ type: 'put', key, value: b })
+  for (const c of state.commits.values()) {
+    ops.push({ type: 'put', key: k('c', c.id), value: c }, { type: 'put', key: k('cid', c.repo, c.id), value: '' }, { type: 'put', key: k('ct', c.repo, c.started, c.id), value: '' })
+  }
+  for (const [key, v] of state.reflog) ops.push({ type: 'put', key, value: v })
+  await e.db.clear()
+  for (let i = 0; i < ops.length; i += 10_000) await e.db.batch(ops.slice(i, i + 10_000))
+  e.nodes.clearCache()
+  tick({ phase: 'index', done: ops.length }, true)
+  return { commits: state.commits.size, objects: objs.length, repos: state.repos.size }
+}
+
+function replay (events: Ev[]): { repos: Map<string, RepoRec>, branches: Map<string, BranchRec>, commits: Map<string, CommitRec>, reflog: Map<string, string | null> } {
+  const repos = new Map<string, RepoRec>()
+  const branches = new Map<string, BranchRec>()
+  const commits = new Map<string, CommitRec>()
+  const reflog = new Map<string, string | null>()
+  const dropRepo = (repo: string): void => {
+    for (const m of [branches, reflog]) for (const key of m.keys()) if (key.split('\x00')[1] === repo) m.delete(key)
+    for (const [id, c] of commits) if (c.repo === repo) commits.delete(id)
+  }
+  for (const ev of events) {
+    switch (ev.op) {
+      case 'repo-create': dropRepo(ev.repo); repos.set(ev.repo, { name: ev.repo, description: ev.description, created: ev.time }); break
+      case 'repo-delete': dropRepo(ev.repo); repos.delete(ev.repo); break
+      case 'branch-set': {
+        if (!repos.has(ev.repo)) break
+        const key = k('br', ev.repo, ev.branch)
+        const old = branches.get(key)
+        branches.set(key, { head: ev.head, open: null, created: ev.created ?? old?.created ?? ev.time })
+        reflog.set(k('rl', ev.repo, ev.branch, ev.time, 0), ev.head)
+        break
+      }
+      case 'branch-delete':
+        branches.delete(k('br', ev.repo, ev.branch))
+        for (const key of reflog.keys()) if (key.startsWith(k('rl', ev.repo, ev.branch) + '\x00')) reflog.delete(key)
+        break
+      case 'commit': {
+        const c = ev.rec
+        const repo = repos.get(c.repo)
+        if (repo === undefined || c.started < repo.created) break
+        commits.set(c.id, c)
+        const key = k('br', c.repo, c.branch)
+        const b = branches.get(key)
+        if (b !== undefined) {
+          b.head = c.id
+          reflog.set(k('rl', c.repo, c.branch, ev.time, 0), c.id)
+        }
+        break
+      }
+    }
+  }
+  return { repos, branches, commits, reflog }
+}
