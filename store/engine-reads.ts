@@ -46,8 +46,8 @@ export class Reader {
   private async atTime (repo: string, branch: string, at: number, rev: string): Promise<CommitRec | null> {
     if (await this.e.db.get(k('br', repo, branch)) === undefined) throw notFound('branch', `${repo}@${branch}`)
     const hi = k('rl', repo, branch, at + 1)
-    for await (const [, id] of range<string | null>(this.e.db, k('rl', repo, branch), { reverse: true, after: hi, limit: 1 })) {
-      return id === null ? null : await this.e.commit(id)
+    for await (const [, v] of range<{ head: string | null }>(this.e.db, k('rl', repo, branch), { reverse: true, after: hi, limit: 1 })) {
+      return v.head === null ? null : await this.e.commit(v.head)
     }
     throw notFound('rev', `${repo}@${rev}`, `branch '${branch}' did not exist at ${new Date(at).toISOString()}`)
   }

@@ -28,7 +28,7 @@ export class Writer {
     checkRefName('branch', branch)
     const now = this.e.clock()
     await journal(this.e.objects, { op: 'branch-set', time: now, repo, branch, head: null, created: now })
-    ops.push({ type: 'put', key: k('rl', repo, branch, now, 0), value: null })
+    ops.push({ type: 'put', key: k('rl', repo, branch, now, 0), value: { head: null } })
     return { head: null, open: null, created: now }
   }
 
@@ -93,7 +93,7 @@ export class Writer {
     ops.push(
       { type: 'put', key: k('c', rec.id), value: rec },
       { type: 'put', key: k('br', rec.repo, rec.branch), value: br },
-      { type: 'put', key: k('rl', rec.repo, rec.branch, rec.finished, 0), value: rec.id }
+      { type: 'put', key: k('rl', rec.repo, rec.branch, rec.finished, 0), value: { head: rec.id } }
     )
   }
 

@@ -140,7 +140,7 @@ export class Engine implements M.MetaApi {
       await journal(this.objects, { op: 'branch-set', time: now, repo, branch: name, head, created: now })
       await this.db.batch([
         { type: 'put', key: k('br', repo, name), value: rec },
-        { type: 'put', key: k('rl', repo, name, now, 0), value: head }
+        { type: 'put', key: k('rl', repo, name, now, 0), value: { head } }
       ])
       return branchInfo(repo, name, rec)
     })

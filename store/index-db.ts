@@ -6,7 +6,7 @@
  *   c     <id>                        commit record (CommitInfo + obj, the object id once finished)
  *   cid   <repo> <id>                 '' (prefix lookup)
  *   ct    <repo> <started> <id>       '' (newest-first listing)
- *   rl    <repo> <branch> <time> <n>  commit id or null (reflog, for branch@{date})
+ *   rl    <repo> <branch> <time> <n>  {head} (reflog, for branch@{date})
  *   o     <object id>                 [key, offset, length, type]
  *   pk    <pack key>                  {bytes, count}
  *   meta  version                     1

@@ -49,11 +49,11 @@ export async function rebuildIndex (e: Engine, opts: { onProgress?: (p: Progress
   return { commits: state.commits.size, objects: objs.length, repos: state.repos.size }
 }
 
-function replay (events: Ev[]): { repos: Map<string, RepoRec>, branches: Map<string, BranchRec>, commits: Map<string, CommitRec>, reflog: Map<string, string | null> } {
+function replay (events: Ev[]): { repos: Map<string, RepoRec>, branches: Map<string, BranchRec>, commits: Map<string, CommitRec>, reflog: Map<string, { head: string | null }> } {
   const repos = new Map<string, RepoRec>()
   const branches = new Map<string, BranchRec>()
   const commits = new Map<string, CommitRec>()
-  const reflog = new Map<string, string | null>()
+  const reflog = new Map<string, { head: string | null }>()
   const dropRepo = (repo: string): void => {
     for (const m of [branches, reflog]) for (const key of m.keys()) if (key.split('\x00')[1] === repo) m.delete(key)
     for (const [id, c] of commits) if (c.repo === repo) commits.delete(id)
@@ -67,7 +67,7 @@ function replay (events: Ev[]): { repos: Map<string, RepoRec>, branches: Map<str
         const key = k('br', ev.repo, ev.branch)
         const old = branches.get(key)
         branches.set(key, { head: ev.head, open: null, created: ev.created ?? old?.created ?? ev.time })
-        reflog.set(k('rl', ev.repo, ev.branch, ev.time, 0), ev.head)
+        reflog.set(k('rl', ev.repo, ev.branch, ev.time, 0), { head: ev.head })
         break
       }
       case 'branch-delete':
@@ -83,7 +83,7 @@ function replay (events: Ev[]): { repos: Map<string, RepoRec>, branches: Map<str
         const b = branches.get(key)
         if (b !== undefined) {
           b.head = c.id
-          reflog.set(k('rl', c.repo, c.branch, ev.time, 0), c.id)
+          reflog.set(k('rl', c.repo, c.branch, ev.time, 0), { head: c.id })
         }
         break
       }
