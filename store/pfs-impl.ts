@@ -174,7 +174,11 @@ export class PfsImpl implements Pfs {
     return out
   }
 
-  async close (): Promise<void> { await this.meta.close() }
+  async close (): Promise<void> {
+    await this.meta.close()
+    // An embedded engine closes its own object store; a remote client opened this one.
+    if (this.mode === 'remote') await this.objects.close()
+  }
   async [Symbol.asyncDispose] (): Promise<void> { await this.close() }
 }
 
