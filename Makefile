@@ -39,7 +39,7 @@ test: build
 	[ $$status -eq 0 ] && [ $$s2 -eq 0 ]
 
 demo: build
-	bash bench/../docs/demo.sh
+	bash docs/demo.sh
 
 bench: build bench-deps
 	node dist/bench/run.js
