@@ -1,7 +1,9 @@
 /**
  * Reads and writes the engine's own metadata objects (tree nodes, manifests, commits).
- * New objects wait in a PackWriter until `flush`, which makes them durable and returns
- * their index records; until then they are served from memory. Decoded nodes are kept in
+ * New objects wait in memory until `flush`, which packs those the index does not have yet,
+ * makes them durable and returns their index records; until then they are served from
+ * memory. An object is stored once: writing it again would leave two copies, and which
+ * one the index names could not be told again by `rebuildIndex`. Decoded nodes are kept in
  * a bounded LRU: they are immutable, so a cached node is never stale.
  */
 import { type TreeNode, type ManifestNode, type CommitNode, encode, decode, EMPTY_TREE, EMPTY_DIR } from './codec.js'
@@ -16,8 +18,8 @@ type Obj = TreeNode | ManifestNode | CommitNode
 
 export class NodeStore implements NodeIO {
   private readonly cache = new Map<string, Obj>()
-  private readonly pending = new Map<string, Obj>()
-  private readonly writer: PackWriter
+  private readonly pending = new Map<string, { obj: Obj, type: ObjectType, bytes: Buffer }>()
+  private writer: PackWriter
 
   constructor (private readonly db: Db, private readonly objects: ObjectStore, private readonly cacheSize = 50_000) {
     this.writer = new PackWriter(objects)
@@ -54,17 +56,14 @@ export class NodeStore implements NodeIO {
 
   private put (obj: Obj, type: ObjectType): string {
     const { id, bytes } = encode(obj)
-    if (!this.pending.has(id)) {
-      this.pending.set(id, obj)
-      this.writer.add(id, type, bytes)
-    }
+    if (!this.pending.has(id)) this.pending.set(id, { obj, type, bytes })
     return id
   }
 
   private async get<T extends Obj> (id: string, expect: T['t'] | Array<T['t']>): Promise<T> {
     // The empty tree is never stored: every store has it.
     if (id === EMPTY_TREE) return decodeCheck<T>(EMPTY_DIR, id, expect)
-    const hit = this.cache.get(id) ?? this.pending.get(id)
+    const hit = this.cache.get(id) ?? this.pending.get(id)?.obj
     if (hit !== undefined) {
       // refresh LRU position
       this.cache.delete(id); this.cache.set(id, hit)
@@ -96,14 +95,24 @@ export class NodeStore implements NodeIO {
     return recs.map(r => r === undefined ? undefined : { key: r[0], offset: r[1], length: r[2] })
   }
 
-  /** Makes pending objects durable; returns what the index must record for them. */
+  /**
+   * Makes pending objects durable; returns what the index must record for them. Objects
+   * the index already has are not written again. Callers hold the engine lock, so gc
+   * cannot drop such an object before their batch refers to it.
+   */
   async flush (): Promise<PackedObject[]> {
     if (this.pending.size === 0) return []
+    const ids = [...this.pending.keys()]
+    const known = await this.locateMany(ids)
+    ids.forEach((id, i) => {
+      const p = this.pending.get(id)
+      if (known[i] === undefined && p !== undefined) this.writer.add(id, p.type, p.bytes)
+    })
     const written = await this.writer.flush()
-    for (const p of written) {
-      const obj = this.pending.get(p.id)
-      if (obj !== undefined) this.remember(p.id, obj)
-      this.pending.delete(p.id)
+    for (const id of ids) {
+      const p = this.pending.get(id)
+      if (p !== undefined) this.remember(id, p.obj)
+      this.pending.delete(id)
     }
     return written
   }
@@ -111,7 +120,9 @@ export class NodeStore implements NodeIO {
   /** Drops objects made by a batch that failed, so they never reach the index. */
   discard (): void {
     this.pending.clear()
-    void this.writer.flush().catch(() => {})
+    // A fresh writer: nothing of the failed batch is written, and nothing of it stays
+    // queued or "being flushed" to be skipped by the next batch's `add`.
+    this.writer = new PackWriter(this.objects)
   }
 
   clearCache (): void {
