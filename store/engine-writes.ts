@@ -6,14 +6,14 @@
 import type * as M from './meta.js'
 import type { Engine } from './engine.js'
 import { publicCommit } from './engine.js'
-import { type BranchRec, type CommitRec, type BatchOp, type ObjRec, k, getMany } from './index-db.js'
+import { type BranchRec, type CommitRec, type BatchOp, type ObjRec, k, getMany, writeBatch } from './index-db.js'
 import { type TreeEntry, INLINE_CHUNKS, chunksDigest, EMPTY_TREE } from './codec.js'
 import { MutableTree } from './mutable-tree.js'
 import { packOps } from './node-store.js'
 import { entryAt, rootEntry } from './engine-read.js'
 import { checkRefName, normPath } from './names.js'
-import { journal } from './journal.js'
-import { conflict, invalidArgument, corrupt } from './errors.js'
+import { journal, type JournalEvent } from './journal.js'
+import { conflict, invalidArgument } from './errors.js'
 
 const PIN_MS = 60 * 60 * 1000
 
@@ -21,13 +21,14 @@ export class Writer {
   constructor (private readonly e: Engine) {}
 
   /** The branch record, creating the branch (empty) if it does not exist yet. */
-  private async ensureBranch (repo: string, branch: string, ops: BatchOp[]): Promise<BranchRec> {
+  private async ensureBranch (repo: string, branch: string, ops: BatchOp[], events: JournalEvent[]): Promise<BranchRec> {
     await this.e.repo(repo)
     const rec = await this.e.db.get(k('br', repo, branch)) as BranchRec | undefined
     if (rec !== undefined) return rec
     checkRefName('branch', branch)
     const now = this.e.clock()
-    await journal(this.e.objects, { op: 'branch-set', time: now, repo, branch, head: null, created: now })
+    // Journaled only if the change that creates the branch goes through (see `commit`).
+    events.push({ op: 'branch-set', time: now, repo, branch, head: null, created: now })
     ops.push({ type: 'put', key: k('rl', repo, branch, now, 0), value: { head: null } })
     return { head: null, open: null, created: now }
   }
@@ -58,11 +59,12 @@ export class Writer {
   async start (repo: string, branch: string, opts: { message?: string }): Promise<M.CommitInfo> {
     return await this.e.lock.run(async () => {
       const ops: BatchOp[] = []
-      const br = await this.ensureBranch(repo, branch, ops)
+      const events: JournalEvent[] = []
+      const br = await this.ensureBranch(repo, branch, ops, events)
       if (br.open !== null) throw conflict(`branch '${repo}@${branch}' already has an open write session (commit ${br.open.slice(0, 12)}); commit or abort it first`, { repo, branch, commit: br.open })
       const rec = await this.openCommit(repo, branch, br, opts.message ?? '', ops)
       ops.push({ type: 'put', key: k('c', rec.id), value: rec }, { type: 'put', key: k('br', repo, branch), value: br })
-      await this.e.db.batch(ops)
+      await this.commit(ops, events)
       return publicCommit(rec)
     })
   }
@@ -75,7 +77,7 @@ export class Writer {
       const ops: BatchOp[] = []
       this.seal(rec, br, opts, ops)
       ops.push(...packOps(await this.e.nodes.flush(), this.e.clock()))
-      await this.e.db.batch(ops)
+      await writeBatch(this.e.db, ops)
       return publicCommit(rec)
     })
   }
@@ -103,13 +105,19 @@ export class Writer {
       if (br.open === null) throw conflict(`branch '${repo}@${branch}' has no open write session to abort`, { repo, branch })
       const rec = await this.e.commit(br.open)
       br.open = null
-      await this.e.db.batch([
+      await writeBatch(this.e.db, [
         { type: 'del', key: k('c', rec.id) },
         { type: 'del', key: k('cid', repo, rec.id) },
         { type: 'del', key: k('ct', repo, rec.started, rec.id) },
         { type: 'put', key: k('br', repo, branch), value: br }
       ])
     })
+  }
+
+  /** Journal events first (durable), then the index batch: rebuild sees what the index saw. */
+  private async commit (ops: BatchOp[], events: JournalEvent[]): Promise<void> {
+    for (const ev of events) await journal(this.e.objects, ev)
+    await writeBatch(this.e.db, ops)
   }
 
   async missing (ids: string[]): Promise<string[]> {
@@ -128,7 +136,8 @@ export class Writer {
     if (!Array.isArray(wops)) throw invalidArgument('modify() takes a list of operations')
     return await this.e.lock.run(async () => {
       const ops: BatchOp[] = []
-      const br = await this.ensureBranch(repo, branch, ops)
+      const events: JournalEvent[] = []
+      const br = await this.ensureBranch(repo, branch, ops, events)
       const opened = br.open === null
       const rec = opened ? await this.openCommit(repo, branch, br, opts.message ?? '', ops) : await this.e.commit(br.open as string)
       try {
@@ -144,7 +153,7 @@ export class Writer {
         if (finished) this.seal(rec, br, { message: opts.message }, ops)
         else ops.push({ type: 'put', key: k('c', rec.id), value: rec }, { type: 'put', key: k('br', repo, branch), value: br })
         ops.push(...packOps(await this.e.nodes.flush(), now))
-        await this.e.db.batch(ops)
+        await this.commit(ops, events)
         return { commit: publicCommit(rec), finished }
       } catch (err) {
         this.e.nodes.discard()
@@ -170,7 +179,12 @@ export class Writer {
     for (const op of wops) {
       if (op.op !== 'put') continue
       if (!Array.isArray(op.chunks)) throw invalidArgument(`put '${op.path}': chunks must be a list`)
-      for (const [id] of op.chunks) if (!known.has(id)) want.add(id)
+      for (const c of op.chunks) {
+        if (!Array.isArray(c) || typeof c[0] !== 'string' || !/^[0-9a-f]{64}$/.test(c[0]) || !Number.isSafeInteger(c[1]) || c[1] < 0) {
+          throw invalidArgument(`put '${op.path}': bad chunk reference ${JSON.stringify(c)?.slice(0, 100)}; expected [sha256 hex, size]`)
+        }
+        if (!known.has(c[0])) want.add(c[0])
+      }
     }
     const ids = [...want]
     const recs = await getMany<ObjRec>(this.e.db, ids.map(id => k('o', id)))
@@ -204,12 +218,8 @@ export class Writer {
 
   private fileEntry (path: string, chunks: M.ChunkRef[], mode: number, mtime: number): TreeEntry {
     let size = 0
-    for (const c of chunks) {
-      if (!Array.isArray(c) || typeof c[0] !== 'string' || !/^[0-9a-f]{64}$/.test(c[0]) || !Number.isSafeInteger(c[1]) || c[1] < 0) {
-        throw corrupt(`put '${path}': bad chunk reference ${JSON.stringify(c)}`)
-      }
-      size += c[1]
-    }
+    // Shapes were checked by checkChunks before any op ran.
+    for (const c of chunks) size += c[1]
     const base = { n: '', k: 'f' as const, s: size, m: mode & 0o7777, t: mtime }
     if (chunks.length <= INLINE_CHUNKS) return { ...base, h: chunksDigest(chunks), c: chunks }
     return { ...base, h: this.e.nodes.putManifest({ t: 'manifest', s: size, c: chunks }) }

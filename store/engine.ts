@@ -5,17 +5,17 @@
  * each is one atomic LevelDB batch written after the objects it refers to are durable.
  */
 import { randomBytes } from 'node:crypto'
-import { mkdir, readFile, writeFile, rm } from 'node:fs/promises'
+import { mkdir, readFile, writeFile, rm, rename } from 'node:fs/promises'
 import path from 'node:path'
 import type * as M from './meta.js'
 import { type ObjectStore } from './objects/object-store.js'
 import { LocalObjectStore } from './objects/local.js'
 import { EMPTY_TREE } from './codec.js'
 import { NodeStore } from './node-store.js'
-import { type Db, type RepoRec, type BranchRec, type CommitRec, openDb, k, range } from './index-db.js'
+import { type Db, type RepoRec, type BranchRec, type CommitRec, openDb, k, range, writeBatch } from './index-db.js'
 import { Mutex, monotonicClock } from './lock.js'
 import { checkRefName } from './names.js'
-import { notFound, exists, conflict } from './errors.js'
+import { notFound, exists, conflict, corrupt } from './errors.js'
 import { journal } from './journal.js'
 import { Reader } from './engine-reads.js'
 import { Writer } from './engine-writes.js'
@@ -45,13 +45,7 @@ export async function openEngine (storeDir: string, opts: EngineOptions = {}): P
   const dir = path.resolve(storeDir)
   await mkdir(dir, { recursive: true, mode: 0o700 })
   const cfgFile = path.join(dir, 'config.json')
-  let cfg: StoreFile
-  try {
-    cfg = JSON.parse(await readFile(cfgFile, 'utf8')) as StoreFile
-  } catch {
-    cfg = { ...DEFAULTS, chunking: opts.chunking ?? DEFAULTS.chunking, packThreshold: opts.packThreshold ?? DEFAULTS.packThreshold }
-    await writeFile(cfgFile, JSON.stringify(cfg, null, 2) + '\n')
-  }
+  const cfg = await loadConfig(cfgFile, opts)
   const owner = path.join(dir, 'owner.json')
   const db = await openDb(path.join(dir, 'index'), owner)
   await writeFile(owner, JSON.stringify({ pid: process.pid, command: opts.command ?? process.argv.slice(2, 4).join(' ') }))
@@ -62,9 +56,37 @@ export async function openEngine (storeDir: string, opts: EngineOptions = {}): P
   }, opts.clock ?? monotonicClock(), owner)
 }
 
+/**
+ * The store's fixed settings, made on first use. A damaged file is an error, never
+ * silently replaced: other chunking settings would stop deduplication against old data.
+ */
+async function loadConfig (file: string, opts: EngineOptions): Promise<StoreFile> {
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e
+    const cfg: StoreFile = { ...DEFAULTS, chunking: opts.chunking ?? DEFAULTS.chunking, packThreshold: opts.packThreshold ?? DEFAULTS.packThreshold }
+    const tmp = `${file}.tmp-${process.pid}`
+    await writeFile(tmp, JSON.stringify(cfg, null, 2) + '\n')
+    await rename(tmp, file)
+    return cfg
+  }
+  let cfg: StoreFile
+  try {
+    cfg = JSON.parse(text) as StoreFile
+  } catch {
+    throw corrupt(`store settings ${file} are not valid JSON; restore the file (it holds the chunking settings) or move the store aside`, { file })
+  }
+  if (cfg.version !== 1) throw corrupt(`store settings ${file} have version ${String(cfg.version)}; this pfs reads version 1 — upgrade pfs`, { file })
+  return cfg
+}
+
 export class Engine implements M.MetaApi {
   readonly nodes: NodeStore
   readonly lock = new Mutex()
+  /** Serializes gc with fsck and du, which must not see a pack gc is replacing. */
+  readonly maintenance = new Mutex()
   /** Chunk ids promised to a writer by `missing`, and when: gc keeps them for an hour. */
   readonly pins = new Map<string, number>()
   readonly reader: Reader
@@ -93,7 +115,7 @@ export class Engine implements M.MetaApi {
       if (await this.db.get(k('repo', name)) !== undefined) throw exists('repo', name)
       const rec: RepoRec = { name, description: opts.description ?? '', created: this.clock() }
       await journal(this.objects, { op: 'repo-create', time: rec.created, repo: name, description: rec.description })
-      await this.db.put(k('repo', name), rec)
+      await writeBatch(this.db, [{ type: 'put', key: k('repo', name), value: rec }])
       return await this.repoInfo(rec)
     })
   }
@@ -123,7 +145,7 @@ export class Engine implements M.MetaApi {
       for (const p of ['ct', 'rl', 'br']) for await (const [key] of range(this.db, k(p, name))) ops.push({ type: 'del', key })
       ops.push({ type: 'del', key: k('repo', name) })
       await journal(this.objects, { op: 'repo-delete', time: this.clock(), repo: name })
-      await this.db.batch(ops)
+      await writeBatch(this.db, ops)
     })
   }
 
@@ -138,7 +160,7 @@ export class Engine implements M.MetaApi {
       const now = this.clock()
       const rec: BranchRec = { head, open: null, created: now }
       await journal(this.objects, { op: 'branch-set', time: now, repo, branch: name, head, created: now })
-      await this.db.batch([
+      await writeBatch(this.db, [
         { type: 'put', key: k('br', repo, name), value: rec },
         { type: 'put', key: k('rl', repo, name, now, 0), value: { head } }
       ])
@@ -164,7 +186,7 @@ export class Engine implements M.MetaApi {
       const ops: Array<{ type: 'del', key: string }> = [{ type: 'del', key: k('br', repo, name) }]
       for await (const [key] of range(this.db, k('rl', repo, name))) ops.push({ type: 'del', key })
       await journal(this.objects, { op: 'branch-delete', time: this.clock(), repo, branch: name })
-      await this.db.batch(ops)
+      await writeBatch(this.db, ops)
     })
   }
 
@@ -195,9 +217,9 @@ export class Engine implements M.MetaApi {
   async diff (repo: string, from: string | null, to: string, opts: { path?: string } = {}): Promise<M.Change[]> { return await this.reader.diff(repo, from, to, opts) }
 
   // ---- maintenance ----
-  async du (opts: { repo?: string } = {}): Promise<M.DuReport> { return await diskUsage(this, opts) }
-  async gc (opts: { dryRun?: boolean } & M.ProgressOptions = {}): Promise<M.GcReport> { return await collectGarbage(this, opts) }
-  async fsck (opts: M.ProgressOptions = {}): Promise<M.FsckReport> { return await checkStore(this, opts) }
+  async du (opts: { repo?: string } = {}): Promise<M.DuReport> { return await this.maintenance.run(async () => await diskUsage(this, opts)) }
+  async gc (opts: { dryRun?: boolean } & M.ProgressOptions = {}): Promise<M.GcReport> { return await this.maintenance.run(async () => await collectGarbage(this, opts)) }
+  async fsck (opts: M.ProgressOptions = {}): Promise<M.FsckReport> { return await this.maintenance.run(async () => await checkStore(this, opts)) }
   async rebuildIndex (opts: M.ProgressOptions = {}): Promise<{ commits: number, objects: number, repos: number }> {
     return await this.lock.run(async () => await rebuildIndex(this, opts))
   }

@@ -8,7 +8,7 @@
  */
 import type { Engine } from './engine.js'
 import type { GcReport, Progress } from './meta.js'
-import { type ObjRec, type BatchOp, k, range } from './index-db.js'
+import { type ObjRec, type BatchOp, k, range, writeBatch } from './index-db.js'
 import { markReachable, throttle } from './reachable.js'
 import { PackWriter } from './pack.js'
 import { packOps } from './node-store.js'
@@ -44,7 +44,7 @@ export async function collectGarbage (e: Engine, opts: { dryRun?: boolean, onPro
       if (dead.length === entries.length) {
         const ops: BatchOp[] = dead.map(x => ({ type: 'del', key: k('o', x.id) }))
         if (key.startsWith('packs/')) ops.push({ type: 'del', key: k('pk', key) })
-        await e.db.batch(ops)
+        await writeBatch(e.db, ops)
         await e.objects.delete(key)
       } else {
         await repack(e, key, entries.filter(x => x.live), dead)
@@ -64,7 +64,7 @@ async function repack (e: Engine, key: string, keep: Array<{ id: string, rec: Ob
   const written = await w.flush()
   const ops: BatchOp[] = [...packOps(written), { type: 'del', key: k('pk', key) }]
   for (const x of dead) ops.push({ type: 'del', key: k('o', x.id) })
-  await e.db.batch(ops)
+  await writeBatch(e.db, ops)
   await e.objects.delete(key)
 }
 

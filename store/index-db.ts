@@ -62,6 +62,14 @@ async function lockedError (store: string, ownerFile: string, cause: unknown): P
   return e
 }
 
+/**
+ * Every index change goes through here: one atomic batch, synced to disk before it
+ * resolves, so a machine crash cannot lose a commit the caller was told is finished.
+ */
+export async function writeBatch (db: Db, ops: BatchOp[]): Promise<void> {
+  await db.batch(ops, { sync: true })
+}
+
 export async function getMany<T> (db: Db, keys: string[]): Promise<Array<T | undefined>> {
   if (keys.length === 0) return []
   return await db.getMany(keys) as Array<T | undefined>

@@ -7,7 +7,7 @@
  */
 import type { Engine } from './engine.js'
 import type { Progress, CommitInfo } from './meta.js'
-import { type BatchOp, type RepoRec, type BranchRec, type CommitRec, k } from './index-db.js'
+import { type BatchOp, type RepoRec, type BranchRec, type CommitRec, k, writeBatch } from './index-db.js'
 import { readPackIndex, type PackedObject } from './pack.js'
 import { packOps } from './node-store.js'
 import { readJournal, type JournalEvent } from './journal.js'
@@ -43,7 +43,7 @@ export async function rebuildIndex (e: Engine, opts: { onProgress?: (p: Progress
   }
   for (const [key, v] of state.reflog) ops.push({ type: 'put', key, value: v })
   await e.db.clear()
-  for (let i = 0; i < ops.length; i += 10_000) await e.db.batch(ops.slice(i, i + 10_000))
+  for (let i = 0; i < ops.length; i += 10_000) await writeBatch(e.db, ops.slice(i, i + 10_000))
   e.nodes.clearCache()
   tick({ phase: 'index', done: ops.length }, true)
   return { commits: state.commits.size, objects: objs.length, repos: state.repos.size }
