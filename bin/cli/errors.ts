@@ -1,0 +1,75 @@
+/**
+ * The one place that turns an error into an exit code and what the user sees.
+ *
+ * | exit | when                                                                     |
+ * |------|--------------------------------------------------------------------------|
+ * | 0    | success (also: stdout closed early by a reader, e.g. `pfs cat ... \| head`) |
+ * | 1    | the user's mistake or the data's state: any PfsError not listed below, a   |
+ * |      | usage error, `pfs fsck` finding problems, a full disk or denied permission |
+ * | 2    | a bug: anything else; printed with its stack                               |
+ * | 3    | try again later: UNAVAILABLE (server not answering), BUSY (store in use)   |
+ *
+ * A user's mistake is always one line on stderr starting with `pfs: ` and never shows a
+ * stack trace (set PFS_DEBUG=1 to see one anyway).
+ */
+import { PfsError, printable } from '../../store/errors.js'
+
+export const EXIT = { OK: 0, USER: 1, BUG: 2, RETRY: 3 } as const
+
+/** A command line yargs (or a handler) could not make sense of. */
+export class UsageError extends Error {
+  /** The command words, e.g. `repo create`, for the `--help` hint. */
+  readonly command: string
+  constructor (message: string, command: string) {
+    super(message)
+    this.name = 'UsageError'
+    this.command = command
+  }
+}
+
+/** Failures of the machine rather than of pfs or the user: one line, exit 1. */
+const ENVIRONMENT_ERRNOS: Record<string, string> = {
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'read-only file system'
+}
+
+export function exitCodeFor (e: unknown): number {
+  if (e instanceof PfsError) return e.code === 'UNAVAILABLE' || e.code === 'BUSY' ? EXIT.RETRY : EXIT.USER
+  if (e instanceof UsageError) return EXIT.USER
+  if (isErrno(e) && e.code !== undefined && e.code in ENVIRONMENT_ERRNOS) return EXIT.USER
+  return EXIT.BUG
+}
+
+/** The text printed for an error; one line unless it is a bug. */
+export function describe (e: unknown): string {
+  if (e instanceof PfsError) return `pfs: ${oneLine(e.message)}`
+  if (e instanceof UsageError) {
+    const cmd = e.command === '' ? 'pfs' : `pfs ${e.command}`
+    return `pfs: ${oneLine(e.message)} (see '${cmd} --help')`
+  }
+  if (isErrno(e) && e.code !== undefined && e.code in ENVIRONMENT_ERRNOS) {
+    const where = e.path !== undefined ? ` '${printable(e.path)}'` : ''
+    return `pfs: cannot ${e.syscall ?? 'access'}${where}: ${ENVIRONMENT_ERRNOS[e.code]}`
+  }
+  const stack = e instanceof Error ? (e.stack ?? `${e.name}: ${e.message}`) : String(e)
+  return `pfs: internal error (a bug; please report it with the lines below)\n${stack}`
+}
+
+/** Prints the error to stderr and returns the exit code to use. */
+export function report (e: unknown, stderr: NodeJS.WritableStream = process.stderr): number {
+  const code = exitCodeFor(e)
+  stderr.write(describe(e) + '\n')
+  if (code !== EXIT.BUG && process.env.PFS_DEBUG && e instanceof Error && e.stack) stderr.write(e.stack + '\n')
+  return code
+}
+
+function oneLine (s: string): string {
+  return s.replace(/\s*\n\s*/g, '; ').trim()
+}
+
+function isErrno (e: unknown): e is NodeJS.ErrnoException {
+  return e instanceof Error && typeof (e as NodeJS.ErrnoException).code === 'string'
+}

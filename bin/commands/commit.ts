@@ -1,0 +1,22 @@
+/** `pfs commit repo@branch [-m msg]`: closes the write session into an immutable commit. */
+import { defineCommand } from '../cli/command.js'
+import { withPfs } from '../cli/session.js'
+import { parseAddress, needBranch, noPath } from '../cli/address.js'
+import { json, line, shortId, size } from '../cli/output.js'
+
+export default defineCommand({
+  command: 'commit <branch>',
+  describe: "finish the branch's open commit",
+  builder: y => y
+    .positional('branch', { type: 'string', demandOption: true, describe: 'repo@branch' })
+    .option('message', { alias: 'm', type: 'string', describe: 'commit message (replaces the one given to start)' })
+    .example('pfs commit images@master -m "add October"', ''),
+  handler: async argv => {
+    const a = parseAddress(argv.branch)
+    noPath(a)
+    const branch = needBranch(a)
+    const c = await withPfs(argv, pfs => pfs.finishCommit(a.repo, branch, { message: argv.message }))
+    if (argv.json) return await json(c)
+    await line(`committed ${shortId(c.id)} on ${a.repo}@${branch} (${size(c.size)})`)
+  }
+})

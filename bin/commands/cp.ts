@@ -1,0 +1,30 @@
+/**
+ * `pfs cp repo@rev:path repo@branch:path`: copies a file or folder of any commit into a
+ * branch. Only metadata changes: the copy shares every chunk with the original.
+ */
+import { joinPath } from '../../store/names.js'
+import { defineCommand } from '../cli/command.js'
+import { withPfs } from '../cli/session.js'
+import { parseAddress, needRev, needBranch, needPath, formatAddress } from '../cli/address.js'
+import { json, line, shortId } from '../cli/output.js'
+
+export default defineCommand({
+  command: 'cp <source> <dest>',
+  describe: 'copy a file or folder of a commit into a branch (no data is copied)',
+  builder: y => y
+    .positional('source', { type: 'string', demandOption: true, describe: 'repo@rev:path' })
+    .positional('dest', { type: 'string', demandOption: true, describe: 'repo@branch[:path]; a path ending in / is a folder to copy into' })
+    .option('message', { alias: 'm', type: 'string', describe: 'commit message (when no write session is open)' })
+    .example('pfs cp images@master~1:cats images@master:cats-before', 'restore an old folder beside the new one')
+    .example('pfs cp images@master:labels.csv models@dev:inputs/', 'into another repo'),
+  handler: async argv => {
+    const s = parseAddress(argv.source)
+    const d = parseAddress(argv.dest)
+    const from = { repo: s.repo, rev: needRev(s, `${s.repo}@master:${s.path ?? '<path>'}`), path: needPath(s) }
+    const branch = needBranch(d)
+    const path = d.dirOnly ? joinPath(d.path ?? '', from.path.slice(from.path.lastIndexOf('/') + 1)) : d.path as string
+    const res = await withPfs(argv, pfs => pfs.apply(d.repo, branch, [{ op: 'copy', from, path }], { message: argv.message }))
+    if (argv.json) return await json(res)
+    await line(`copied ${formatAddress(from.repo, from.rev, from.path)} -> ${formatAddress(d.repo, branch, path)} (${res.finished ? 'committed' : 'in open commit'} ${shortId(res.commit.id)})`)
+  }
+})

@@ -1,0 +1,60 @@
+/** `pfs put repo@branch[:path] <file|folder|->`: adds local data to a branch. */
+import { invalidArgument } from '../../store/errors.js'
+import { joinPath } from '../../store/names.js'
+import type { ModifyResult } from '../../store/meta.js'
+import type { PutOptions } from '../../store/pfs.js'
+import { defineCommand, type GlobalArgs } from '../cli/command.js'
+import { withPfs } from '../cli/session.js'
+import { parseAddress, needBranch, formatAddress, type Address } from '../cli/address.js'
+import { statLocal, localName } from '../cli/local-path.js'
+import { progressLine } from '../cli/progress.js'
+import { STDIN } from '../cli/dash.js'
+import { json, line, shortId } from '../cli/output.js'
+
+interface Put { path: string, result: ModifyResult }
+
+export default defineCommand({
+  command: 'put <dest> <source>',
+  describe: 'add a local file or folder (or stdin) to a branch',
+  builder: y => y
+    .positional('dest', { type: 'string', demandOption: true, describe: 'repo@branch[:path]; a path ending in / is a folder to put into' })
+    .positional('source', { type: 'string', demandOption: true, describe: "local file or folder, or '-' for stdin" })
+    .option('message', { alias: 'm', type: 'string', describe: 'commit message (when no write session is open)' })
+    .example('pfs put images@master ./cats', 'the folder becomes images@master:cats')
+    .example('pfs put images@master:raw/ cat.png', 'becomes raw/cat.png')
+    .example('curl -s URL | pfs put images@master:dl/page.html -', 'from stdin'),
+  handler: async argv => {
+    const a = parseAddress(argv.dest)
+    const branch = needBranch(a)
+    const opts = { message: argv.message }
+    const progress = progressLine(argv)
+    try {
+      const stdin = argv.source === STDIN
+      const res = stdin
+        ? await putStdin(argv, a, branch, opts)
+        : await putLocal(argv, a, branch, argv.source, { ...opts, onProgress: progress.onProgress })
+      progress.end()
+      if (argv.json) return await json(res.result)
+      const state = res.result.finished ? 'committed' : 'in open commit'
+      await line(`${stdin ? 'stdin' : argv.source} -> ${formatAddress(a.repo, branch, res.path)} (${state} ${shortId(res.result.commit.id)})`)
+    } finally {
+      progress.end()
+    }
+  }
+})
+
+async function putStdin (argv: GlobalArgs, a: Address, branch: string, opts: PutOptions): Promise<Put> {
+  if (a.path === undefined || a.dirOnly) {
+    throw invalidArgument(`reading stdin needs the file's path: pfs put ${a.repo}@${branch}:<path> -`, { address: a.text })
+  }
+  const path = a.path
+  const result = await withPfs(argv, pfs => pfs.putFile(a.repo, branch, path, process.stdin, opts))
+  return { path, result }
+}
+
+async function putLocal (argv: GlobalArgs, a: Address, branch: string, source: string, opts: PutOptions): Promise<Put> {
+  await statLocal(source)
+  const path = a.dirOnly ? joinPath(a.path ?? '', localName(source)) : a.path as string
+  const result = await withPfs(argv, pfs => pfs.putLocal(a.repo, branch, path, source, opts))
+  return { path, result }
+}
