@@ -122,6 +122,17 @@ export class Writer {
 
   async missing (ids: string[]): Promise<string[]> {
     if (!Array.isArray(ids)) throw invalidArgument('missing() takes a list of chunk ids')
+    while (this.e.sweepGate !== null) await this.e.sweepGate
+    const call = this.lookupAndPin(ids)
+    this.e.missingCalls.add(call)
+    try {
+      return await call
+    } finally {
+      this.e.missingCalls.delete(call)
+    }
+  }
+
+  private async lookupAndPin (ids: string[]): Promise<string[]> {
     const recs = await getMany<ObjRec>(this.e.db, ids.map(id => k('o', id)))
     const now = Date.now()
     const out: string[] = []

@@ -89,6 +89,10 @@ export class Engine implements M.MetaApi {
   readonly maintenance = new Mutex()
   /** Chunk ids promised to a writer by `missing`, and when: gc keeps them for an hour. */
   readonly pins = new Map<string, number>()
+  /** Set while gc sweeps: `missing` waits for it, so it never promises a chunk being deleted. */
+  sweepGate: Promise<void> | null = null
+  /** `missing` calls under way, which gc lets finish (and pin) before it sweeps. */
+  readonly missingCalls = new Set<Promise<unknown>>()
   readonly reader: Reader
   readonly writer: Writer
   private closed = false

@@ -9,6 +9,7 @@
  *   rl    <repo> <branch> <time> <n>  {head} (reflog, for branch@{date})
  *   o     <object id>                 [key, offset, length, type]
  *   pk    <pack key>                  {bytes, count}
+ *   rt    <pack key>                  {since} (retired by a repack; deleted after a grace period)
  *   meta  version                     1
  * Everything but the open commits can be rebuilt from the object store.
  */

@@ -13,6 +13,8 @@ export type JournalEvent =
   | { op: 'repo-delete', time: number, repo: string }
   | { op: 'branch-set', time: number, repo: string, branch: string, head: string | null, created?: number }
   | { op: 'branch-delete', time: number, repo: string, branch: string }
+  /** gc copied the live objects of this pack elsewhere; it is deleted after a grace period. */
+  | { op: 'pack-retired', time: number, key: string }
 
 export async function journal (objects: ObjectStore, ev: JournalEvent): Promise<void> {
   await objects.put(`journal/${pad(ev.time)}-${randomBytes(4).toString('hex')}`, Buffer.from(JSON.stringify(ev)))

@@ -18,7 +18,12 @@ type Ev = JournalEvent | { op: 'commit', time: number, rec: CommitRec }
 export async function rebuildIndex (e: Engine, opts: { onProgress?: (p: Progress) => void }): Promise<{ commits: number, objects: number, repos: number }> {
   const tick = throttle(opts.onProgress)
   const objs: PackedObject[] = []
+  const events: Ev[] = await readJournal(e.objects)
+  // A retired pack's live objects were copied to another pack before it was retired.
+  const retired = new Map<string, number>()
+  for (const ev of events) if (ev.op === 'pack-retired') retired.set(ev.key, ev.time)
   for await (const key of e.objects.list('packs/')) {
+    if (retired.has(key)) continue
     objs.push(...await readPackIndex(e.objects, key))
     tick({ phase: 'packs', done: objs.length })
   }
@@ -26,7 +31,6 @@ export async function rebuildIndex (e: Engine, opts: { onProgress?: (p: Progress
     const st = await e.objects.stat(key)
     if (st !== undefined) objs.push({ id: key.slice(key.lastIndexOf('/') + 1), type: 'chunk', loc: { key, offset: 0, length: st.size } })
   }
-  const events: Ev[] = await readJournal(e.objects)
   for (const o of objs) {
     if (o.type !== 'commit') continue
     const info = await e.nodes.getCommitAt(o.id, o.loc) as CommitInfo & { t?: string }
@@ -42,6 +46,7 @@ export async function rebuildIndex (e: Engine, opts: { onProgress?: (p: Progress
     ops.push({ type: 'put', key: k('c', c.id), value: c }, { type: 'put', key: k('cid', c.repo, c.id), value: '' }, { type: 'put', key: k('ct', c.repo, c.started, c.id), value: '' })
   }
   for (const [key, v] of state.reflog) ops.push({ type: 'put', key, value: v })
+  for (const [key, time] of retired) if (await e.objects.has(key)) ops.push({ type: 'put', key: k('rt', key), value: { since: time } })
   await e.db.clear()
   for (let i = 0; i < ops.length; i += 10_000) await writeBatch(e.db, ops.slice(i, i + 10_000))
   e.nodes.clearCache()
@@ -70,6 +75,7 @@ function replay (events: Ev[]): { repos: Map<string, RepoRec>, branches: Map<str
         reflog.set(k('rl', ev.repo, ev.branch, ev.time, 0), { head: ev.head })
         break
       }
+      case 'pack-retired': break
       case 'branch-delete':
         branches.delete(k('br', ev.repo, ev.branch))
         for (const key of reflog.keys()) if (key.startsWith(k('rl', ev.repo, ev.branch) + '\x00')) reflog.delete(key)

@@ -5,6 +5,7 @@ import path from 'node:path'
 import { promises as fsp } from 'node:fs'
 import { openEngine } from '../store/engine.js'
 import { tmpStore } from './helpers/stores.js'
+import { testStore, bytes, dumpIndex, snapshot } from './helpers/store-checks.js'
 
 t.test('a failed change on a new branch leaves no branch behind, even after rebuild-index', async t => {
   const pfs = await tmpStore(t)
@@ -53,4 +54,28 @@ t.test('an ambiguous commit prefix is refused and names the candidates', async t
   t.equal((await e.resolve('r', 'abcd1234f')).commit?.id, ids[1])
   t.equal((await e.resolve('r', `${ids[1]}^`)).commit?.id, ids[0])
   await t.rejects(e.resolve('r', 'abc'), { code: 'NOT_FOUND' }, 'prefixes need 4 characters')
+})
+
+t.test('rebuild-index after a repack: retired packs are skipped, the index comes back equal', async t => {
+  const s = await testStore(t)
+  const pfs = s.pfs()
+  await pfs.createRepo('r')
+  const local = await fsp.mkdtemp(path.join(os.tmpdir(), 'pfs-rp-'))
+  t.teardown(() => fsp.rm(local, { recursive: true, force: true }))
+  for (let i = 0; i < 12; i++) await fsp.writeFile(path.join(local, `f${i}`), bytes(20_000 + i, i))
+  await pfs.startCommit('r', 'master')
+  await pfs.putLocal('r', 'master', 'set', local) // small files: one shared pack
+  await pfs.apply('r', 'master', [{ op: 'delete', path: 'set/f1' }, { op: 'delete', path: 'set/f2' }])
+  await pfs.finishCommit('r', 'master')
+  const files = await snapshot(pfs)
+  t.ok((await s.engine.gc()).repackedPacks > 0, 'something was repacked')
+  await s.close()
+  const before = await dumpIndex(s.dir)
+  await s.reopen()
+  await s.engine.rebuildIndex()
+  await s.close()
+  t.same(await dumpIndex(s.dir), before, 'same index, retired-pack record included')
+  await s.reopen()
+  t.same(await snapshot(s.pfs()), files, 'every file of every commit reads the same')
+  t.same((await s.engine.fsck()).problems, [])
 })

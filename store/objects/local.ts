@@ -100,6 +100,25 @@ export class LocalObjectStore implements ObjectStore {
     yield * walk(this.root, base, prefix)
   }
 
+  /** `.tmp-*` files left by a process killed in the middle of `put`. */
+  async removeStaleTemp (olderThanMs: number): Promise<number> {
+    let n = 0
+    const visit = async (dir: string): Promise<void> => {
+      let ents
+      try { ents = await fsp.readdir(dir, { withFileTypes: true }) } catch { return }
+      for (const ent of ents) {
+        const full = path.join(dir, ent.name)
+        if (ent.isDirectory()) await visit(full)
+        else if (ent.name.startsWith('.tmp-')) {
+          const st = await fsp.stat(full).catch(() => undefined)
+          if (st !== undefined && Date.now() - st.mtimeMs >= olderThanMs) { await fsp.rm(full, { force: true }); n++ }
+        }
+      }
+    }
+    await visit(this.root)
+    return n
+  }
+
   async close (): Promise<void> {}
 }
 

@@ -23,6 +23,8 @@ export interface ObjectStore {
   stat (key: string): Promise<{ size: number, mtimeMs: number } | undefined>
   delete (key: string): Promise<void>
   list (prefix: string): AsyncIterable<string>
+  /** Removes leftovers of interrupted puts older than the given age (stores that leave any). */
+  removeStaleTemp? (olderThanMs: number): Promise<number>
   close (): Promise<void>
 }
 
