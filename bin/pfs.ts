@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url'
 import yargs, { type CommandModule } from 'yargs'
 import { hideBin } from 'yargs/helpers'
 import type { GlobalArgs, GroupModule } from './cli/command.js'
+import { invalidArgument } from '../store/errors.js'
 import { UsageError, report } from './cli/errors.js'
 import { exitQuietlyOnEpipe } from './cli/output.js'
 import { protectDash, showDash } from './cli/dash.js'
@@ -47,7 +48,7 @@ function program (args: string[]) {
       defaultDescription: '$PFS_STORE or ~/.pfs',
       describe: 'store folder (a running `pfs serve` on it is used when there is one)'
     })
-    .option('server', { type: 'string', global: true, default: process.env.PFS_SERVER || undefined, defaultDescription: '$PFS_SERVER', describe: 'server URL, e.g. http://10.0.0.5:7070' })
+    .option('server', { type: 'string', global: true, default: process.env.PFS_SERVER || undefined, defaultDescription: '$PFS_SERVER', describe: 'server URL, e.g. http://10.0.0.5:7070', coerce: serverUrl })
     .option('token', { type: 'string', global: true, default: process.env.PFS_TOKEN || undefined, defaultDescription: '$PFS_TOKEN', describe: 'token for a TCP server' })
     .option('json', { type: 'boolean', global: true, default: false, describe: 'print the result as one JSON document' })
     .command(COMMANDS as Array<CommandModule<any, any>>)
@@ -60,8 +61,9 @@ function program (args: string[]) {
     .showHelpOnFail(false)
     .group(['store', 'server', 'token', 'json', 'help', 'version'], 'Global options:')
     .fail((msg, err) => {
-      if (err) throw err
-      throw usageError(msg, args)
+      // YError: yargs' own wrapper for usage problems, e.g. an option's coerce refusing it.
+      if (err && err.name !== 'YError') throw err
+      throw usageError(msg ?? err?.message ?? 'invalid command line', args)
     })
     .example('pfs repo create images', '')
     .example('pfs put images@master ./cats', 'a folder, in one commit')
@@ -73,20 +75,43 @@ function usageError (msg: string, args: string[]): UsageError {
   const cmd = commandWords(args)
   const suggestion = /^Did you mean (.+)\?$/.exec(msg)
   if (suggestion !== null) {
-    const typed = args.filter(a => !a.startsWith('-'))[cmd === '' ? 0 : cmd.split(' ').length] ?? ''
+    const words = positionals(args)
+    const typed = cmd === '' ? words[0] ?? '' : words[words.indexOf(cmd.split(' ')[0] as string) + cmd.split(' ').length] ?? ''
     msg = `unknown command '${typed}'; did you mean '${suggestion[1]}'?`
   }
   return new UsageError(showDash(msg.charAt(0).toLowerCase() + msg.slice(1)), cmd)
 }
 
-/** The command words typed (`repo create`), for the `--help` hint of a usage error. */
-function commandWords (args: string[]): string {
-  const [first = '', second = ''] = args.filter(a => !a.startsWith('-'))
-  const cmd = COMMANDS.find(c => String(c.command).split(' ')[0] === first)
-  if (cmd === undefined) return ''
-  const subs = (cmd as Partial<GroupModule>).subcommands
-  return subs?.includes(second) === true ? `${first} ${second}` : first
+function serverUrl (s: string | undefined): string | undefined {
+  if (s === undefined || s === '') return undefined
+  const url = URL.canParse(s) ? new URL(s) : undefined
+  if (url?.protocol !== 'http:' && url?.protocol !== 'https:') {
+    throw invalidArgument(`--server '${s}' is not a server URL; write it like http://10.0.0.5:7070`, { server: s })
+  }
+  return s
 }
+
+/**
+ * The command words typed (`repo create`), for the `--help` hint of a usage error: the
+ * first word naming a command, and the next one if it names one of its subcommands.
+ */
+function commandWords (args: string[]): string {
+  const words = positionals(args)
+  for (const [i, w] of words.entries()) {
+    const cmd = COMMANDS.find(c => String(c.command).split(' ')[0] === w)
+    if (cmd === undefined) continue
+    const subs = (cmd as Partial<GroupModule>).subcommands
+    return subs?.includes(words[i + 1] ?? '') === true ? `${w} ${words[i + 1]}` : w
+  }
+  return ''
+}
+
+/** Words that are not options or the values of the global options. */
+function positionals (args: string[]): string[] {
+  return args.filter((a, i) => !a.startsWith('-') && !GLOBAL_VALUE_OPTIONS.includes(args[i - 1] ?? ''))
+}
+
+const GLOBAL_VALUE_OPTIONS = ['--store', '--server', '--token']
 
 function version (): string {
   let dir = path.dirname(fileURLToPath(import.meta.url))

@@ -19,18 +19,20 @@ const INTERVAL_MS = 100
 export function progressLine (opts: { json?: boolean }): ProgressLine {
   const tty = process.stderr.isTTY === true
   if (!tty || opts.json === true || process.env.PFS_NO_PROGRESS_IN_TESTS) return { end () {} }
-  const started = Date.now()
+  let started = 0
   let last = 0
   let shown = false
   return {
     onProgress (p) {
       const now = Date.now()
+      if (started === 0) started = now
       const final = p.total !== undefined && p.done >= p.total
       if (!final && now - last < INTERVAL_MS) return
       last = now
       const text = render(p, (now - started) / 1000)
-      const width = process.stderr.columns ?? 80
-      process.stderr.write(`\r${text.slice(0, Math.max(10, width - 1))}\x1b[K`)
+      // A terminal of unknown size reports 0 columns.
+      const width = process.stderr.columns > 20 ? process.stderr.columns : 80
+      process.stderr.write(`\r${text.slice(0, width - 1)}\x1b[K`)
       shown = true
     },
     end () {
