@@ -11,6 +11,7 @@ import { type MetaApi, type StoreConfig, type ModifyResult, type WriteOp, type P
 import type { Pfs, PutOptions, ReadOptions } from './pfs.js'
 import type { ObjectStore } from './objects/object-store.js'
 import { ChunkWriter, ChunkReader } from './data-plane.js'
+import { FileReader } from './file-reader.js'
 import { PfsError, notFound, isPfsError } from './errors.js'
 import { normPath, joinPath } from './names.js'
 import { throttle } from './reachable.js'
@@ -108,6 +109,11 @@ export class PfsImpl implements Pfs {
 
   async apply (repo: string, branch: string, ops: WriteOp[], opts: { message?: string, keepOpen?: boolean } = {}): Promise<ModifyResult> {
     return await this.meta.modify(repo, branch, ops, opts)
+  }
+
+  async openFile (repo: string, rev: string, p: string): Promise<FileReader> {
+    const plan = await this.meta.readPlan(repo, rev, p)
+    return new FileReader(plan.info, plan.chunks, this.reader)
   }
 
   async readStream (repo: string, rev: string, p: string, opts: ReadOptions = {}): Promise<Readable> {

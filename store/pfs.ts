@@ -15,6 +15,7 @@ import type {
   MetaApi, ModifyResult, WriteOp, Progress, StoreConfig
 } from './meta.js'
 import type { ObjectStore } from './objects/object-store.js'
+import type { FileReader } from './file-reader.js'
 
 export interface PutOptions {
   message?: string
@@ -43,6 +44,8 @@ export interface Pfs extends MetaApi {
   /** Applies metadata-only ops (rm, cp, mkdir...) as one change. */
   apply (repo: string, branch: string, ops: WriteOp[], opts?: { message?: string, keepOpen?: boolean }): Promise<ModifyResult>
 
+  /** A file opened for positional reads (nothing is fetched until read). */
+  openFile (repo: string, rev: string, path: string): Promise<FileReader>
   /** Streams a file's bytes (or a range of them) from the object store. */
   readStream (repo: string, rev: string, path: string, opts?: ReadOptions): Promise<Readable>
   readAll (repo: string, rev: string, path: string, opts?: ReadOptions): Promise<Buffer>

@@ -28,6 +28,23 @@ export function pfsSuite (t: Test, kind: StoreKind): void {
     t.ok(part.equals(randomData(8 * MiB, 6).subarray(4 * MiB - 10, 4 * MiB + 10)), 'a range across a chunk boundary')
   })
 
+  t.test('positional reads (what the mount asks for) return the file\'s bytes anywhere', async t => {
+    const pfs = await tmpStore(t, kind)
+    await pfs.createRepo('pos')
+    const data = randomData(9 * MiB + 123, 77)
+    await pfs.putFile('pos', 'master', 'f', data)
+    const f = await pfs.openFile('pos', 'master', 'f')
+    t.equal(f.size, data.length)
+    for (let off = 0; off < data.length; off += 128 * 1024 + 17) {
+      const got = await f.read(off, 128 * 1024)
+      if (!got.equals(data.subarray(off, off + 128 * 1024))) { t.fail(`sequential read at ${off}`); return }
+    }
+    for (const [off, len] of [[0, 1], [data.length - 1, 10], [4 * MiB - 3, 6], [data.length, 5], [123_456, 5 * MiB]]) {
+      t.ok((await f.read(off, len)).equals(data.subarray(off, off + len)), `read ${len} at ${off}`)
+    }
+    await t.rejects(pfs.openFile('pos', 'master', 'missing'), { code: 'NOT_FOUND' })
+  })
+
   t.test('a 100 MiB file streams in and out with bounded memory', async t => {
     const pfs = await tmpStore(t, kind)
     await pfs.createRepo('big')

@@ -1,0 +1,57 @@
+/**
+ * Positional reads of one file (what a FUSE `read` asks for): finds the chunks under a
+ * range by binary search, fetches them through the shared ChunkReader cache, and when
+ * reads run forward, fetches the next chunks ahead so a sequential reader never waits
+ * on the object store. Nothing is downloaded on open.
+ */
+import type { ChunkReader, PlannedChunk } from './data-plane.js'
+import type { FileInfo } from './meta.js'
+
+const READ_AHEAD = 3
+
+export class FileReader {
+  private readonly starts: number[]
+  readonly size: number
+  private lastEnd = -1
+
+  constructor (readonly info: FileInfo, private readonly chunks: PlannedChunk[], private readonly reader: ChunkReader) {
+    this.starts = []
+    let pos = 0
+    for (const c of chunks) { this.starts.push(pos); pos += c.size }
+    this.size = pos
+  }
+
+  /** Index of the chunk holding byte `pos`. */
+  private at (pos: number): number {
+    let lo = 0; let hi = this.starts.length - 1
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1
+      if (this.starts[mid] <= pos) lo = mid
+      else hi = mid - 1
+    }
+    return lo
+  }
+
+  /** Up to `length` bytes from `offset` (fewer at the end of the file). */
+  async read (offset: number, length: number): Promise<Buffer> {
+    const end = Math.min(this.size, offset + length)
+    if (offset >= end) return Buffer.alloc(0)
+    const first = this.at(offset)
+    const last = this.at(end - 1)
+    const sequential = offset === this.lastEnd
+    this.lastEnd = end
+    if (sequential) {
+      for (let i = last + 1; i <= Math.min(last + READ_AHEAD, this.chunks.length - 1); i++) {
+        this.reader.read(this.chunks[i].id, this.chunks[i].loc).catch(() => {})
+      }
+    }
+    const parts: Buffer[] = []
+    for (let i = first; i <= last; i++) {
+      const data = await this.reader.read(this.chunks[i].id, this.chunks[i].loc)
+      const from = Math.max(0, offset - this.starts[i])
+      const to = Math.min(data.length, end - this.starts[i])
+      parts.push(data.subarray(from, to))
+    }
+    return parts.length === 1 ? parts[0] : Buffer.concat(parts)
+  }
+}
