@@ -19,17 +19,17 @@ export default defineCommand({
     .example('pfs serve --listen 0.0.0.0:7070', 'a token is generated, saved to <store>/token and printed'),
   handler: async argv => {
     const listen = argv.listen === undefined ? undefined : parseListen(argv.listen)
-    const store = path.resolve(argv.store)
-    await fsp.mkdir(store, { recursive: true, mode: 0o700 })
     // Loaded here so that other commands never load the engine through this module.
     const { openEngine } = await import('../../store/engine.js')
     const { serve } = await import('../../store/server.js')
+    const { storeDir, socketPath } = await import('../../store/open.js')
+    const store = storeDir({ store: argv.store })
     const engine = await openEngine(store)
     let server
     try {
       const token = listen === undefined ? undefined : argv.token ?? await newToken(store)
       server = await serve(engine, {
-        socketPath: path.join(store, 'pfs.sock'),
+        socketPath: socketPath(store),
         listen,
         token,
         log: msg => process.stderr.write(msg.endsWith('\n') ? msg : msg + '\n')
