@@ -109,7 +109,8 @@ export class ChunkWriter {
 
   /**
    * Waits for every write, flushes the pending pack, and returns the objects written since
-   * the last call: register them with `meta.modify(..., { objects })`.
+   * the last call: register them with `meta.modify(..., { objects })`. Call it once the
+   * `writeStream` calls whose chunks the modify refers to have resolved.
    */
   async takeObjects (): Promise<NewObject[]> {
     // Failed writes were reported by their writeStream; a failed pack flush is retried below.
