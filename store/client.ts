@@ -40,7 +40,12 @@ export class RemoteMeta implements MetaApi {
       this.target = { socketPath: opts.socketPath, base: '' }
       return
     }
-    const u = new URL(opts.url)
+    let u: URL
+    try {
+      u = new URL(opts.url)
+    } catch {
+      throw invalidArgument(`'${opts.url}' is not a server URL; use http://HOST:PORT`, { url: opts.url })
+    }
     if (u.protocol !== 'http:') {
       throw invalidArgument(`unsupported pfs server URL ${opts.url}: only http:// is supported`, { url: opts.url })
     }
