@@ -32,9 +32,11 @@ import du from './commands/du.js'
 import gc from './commands/gc.js'
 import fsck from './commands/fsck.js'
 import serve from './commands/serve.js'
+import mount from './commands/mount.js'
+import unmount from './commands/unmount.js'
 
 const COMMANDS: Array<CommandModule<GlobalArgs, any>> = [
-  repo, branch, start, commit, abort, put, get, cat, ls, rm, cp, log, diff, inspect, du, gc, fsck, serve
+  repo, branch, start, commit, abort, put, get, cat, ls, rm, cp, log, diff, inspect, du, gc, fsck, serve, mount, unmount
 ]
 
 function program (args: string[]) {

@@ -3,7 +3,7 @@ import type * as M from './meta.js'
 import type { Engine } from './engine.js'
 import { publicCommit } from './engine.js'
 import { type CommitRec, type BranchRec, k, range } from './index-db.js'
-import { parseRev, COMMIT_PREFIX_RE } from './revs.js'
+import { parseRev, COMMIT_PREFIX_RE, TREE_REV_RE } from './revs.js'
 import { normPath } from './names.js'
 import { entryAt, listDir, walkDir, diffTrees, info, clampLimit } from './engine-read.js'
 import { EMPTY_TREE } from './codec.js'
@@ -14,6 +14,8 @@ export class Reader {
 
   async resolve (repo: string, rev: string): Promise<M.Resolved> {
     await this.e.repo(repo)
+    const tree = TREE_REV_RE.exec(rev)
+    if (tree !== null) return { repo, rev, commit: null, branch: null, root: tree[1], writable: false }
     const p = parseRev(rev)
     let rec: CommitRec | null
     let branch: string | null = null

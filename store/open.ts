@@ -26,6 +26,8 @@ export interface OpenOptions {
   token?: string
   /** Open the store in this process even if a server runs (`pfs serve`, `pfs mount`). */
   embeddedOnly?: boolean
+  /** Bytes of chunks the reader keeps in memory (default 256 MiB). */
+  cacheBytes?: number
 }
 
 /** The unix socket a server listens on, inside the store folder. */
@@ -46,34 +48,34 @@ export async function openPfs (opts: OpenOptions = {}): Promise<Pfs> {
     const server = nonEmpty(opts.server) ?? nonEmpty(process.env.PFS_SERVER)
     if (server !== undefined) {
       const token = nonEmpty(opts.token) ?? nonEmpty(process.env.PFS_TOKEN)
-      return await openRemote(new RemoteMeta({ url: server, token }))
+      return await openRemote(new RemoteMeta({ url: server, token }), opts)
     }
     const sock = socketPath(store)
     if (await exists(sock) && await probeServer(sock)) {
-      return await openRemote(new RemoteMeta({ socketPath: sock }))
+      return await openRemote(new RemoteMeta({ socketPath: sock }), opts)
     }
   }
-  return await openEmbedded(store)
+  return await openEmbedded(store, opts)
 }
 
-async function openEmbedded (store: string): Promise<Pfs> {
+async function openEmbedded (store: string, opts: OpenOptions): Promise<Pfs> {
   // Loaded on demand: remote clients (mounts on other nodes, pods) never load LevelDB.
   const { openEngine } = await import('./engine.js')
   const engine = await openEngine(store)
   try {
-    return createPfs(engine, engine.objects, await engine.config(), 'embedded')
+    return createPfs(engine, engine.objects, await engine.config(), 'embedded', { cacheBytes: opts.cacheBytes })
   } catch (e) {
     await engine.close()
     throw e
   }
 }
 
-async function openRemote (meta: RemoteMeta): Promise<Pfs> {
+async function openRemote (meta: RemoteMeta, opts: OpenOptions): Promise<Pfs> {
   let objects: ObjectStore | undefined
   try {
     const config: StoreConfig = await meta.config()
     objects = openObjectStore(config.objects)
-    return createPfs(meta satisfies MetaApi, objects, config, 'remote')
+    return createPfs(meta satisfies MetaApi, objects, config, 'remote', { cacheBytes: opts.cacheBytes })
   } catch (e) {
     await objects?.close()
     await meta.close()

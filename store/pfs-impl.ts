@@ -188,8 +188,8 @@ export class PfsImpl implements Pfs {
   async [Symbol.asyncDispose] (): Promise<void> { await this.close() }
 }
 
-export function createPfs (meta: MetaApi, objects: ObjectStore, config: StoreConfig, mode: 'embedded' | 'remote'): Pfs {
-  return new PfsImpl(meta, objects, config, mode)
+export function createPfs (meta: MetaApi, objects: ObjectStore, config: StoreConfig, mode: 'embedded' | 'remote', opts: { cacheBytes?: number } = {}): Pfs {
+  return new PfsImpl(meta, objects, config, mode, opts)
 }
 
 interface LocalEntry { rel: string, kind: 'file' | 'dir' | 'link', size: number, mode: number, mtime: number, target?: string }

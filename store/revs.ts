@@ -47,4 +47,9 @@ function parseWhen (text: string, rev: string): number {
 }
 
 export const COMMIT_ID_RE = /^[0-9a-f]{32}$/
+/**
+ * `tree:<root hash>`: a tree read directly, for clients that resolved a rev once and
+ * cache by root (the mount). Not a user-facing form; it names no commit.
+ */
+export const TREE_REV_RE = /^tree:([0-9a-f]{64})$/
 export const COMMIT_PREFIX_RE = /^[0-9a-f]{4,32}$/

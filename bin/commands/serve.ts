@@ -9,6 +9,7 @@ import { promises as fsp } from 'node:fs'
 import { invalidArgument } from '../../store/errors.js'
 import { defineCommand } from '../cli/command.js'
 import { json, line } from '../cli/output.js'
+import { stopSignal } from '../cli/signals.js'
 
 export default defineCommand({
   command: 'serve',
@@ -73,19 +74,4 @@ async function newToken (store: string): Promise<string> {
 
 function hostPort (host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`
-}
-
-/** Resolves on the first SIGINT/SIGTERM; a second one stops at once. */
-function stopSignal (): Promise<void> {
-  return new Promise(resolve => {
-    const stop = (): void => {
-      process.removeListener('SIGINT', stop)
-      process.removeListener('SIGTERM', stop)
-      process.once('SIGINT', () => process.exit(130))
-      process.once('SIGTERM', () => process.exit(143))
-      resolve()
-    }
-    process.on('SIGINT', stop)
-    process.on('SIGTERM', stop)
-  })
 }

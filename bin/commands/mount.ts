@@ -1,0 +1,77 @@
+/**
+ * `pfs mount [dir]`: /pfs as a git-like file system, in the foreground until Ctrl-C,
+ * SIGTERM or `pfs unmount`. When no server runs, the mount owns the store and serves the
+ * API on the store's socket, so every other `pfs` command works meanwhile.
+ */
+import os from 'node:os'
+import path from 'node:path'
+import { invalidArgument } from '../../store/errors.js'
+import type { Pfs } from '../../store/pfs.js'
+import { defineCommand } from '../cli/command.js'
+import { json, line } from '../cli/output.js'
+import { stopSignal } from '../cli/signals.js'
+import { defaultMountDir, recordMount, forgetMount } from '../cli/mounts.js'
+
+export default defineCommand({
+  command: 'mount [dir]',
+  describe: 'mount the store: /pfs/<repo>/<branch>/ (writable), /pfs/<repo>/<rev>/ and .commits/ (history)',
+  builder: y => y
+    .positional('dir', { type: 'string', describe: 'mount point (default /pfs, or ~/pfs when /pfs cannot be made)' })
+    .option('idle-commit', { type: 'number', describe: 'commit a branch\'s session after this many seconds with no open writer and no change' })
+    .option('cache-size', { type: 'string', default: '256M', describe: 'memory for cached chunks (e.g. 512M, 2G)' })
+    .option('allow-other', { type: 'boolean', default: false, describe: 'let other users see the mount (needs user_allow_other in /etc/fuse.conf)' })
+    .example('pfs mount', 'then: ls /pfs; cd /pfs/images/master~3; cp x.png /pfs/images/master/')
+    .example('pfs mount ~/data --idle-commit 60', 'commit a minute after the last write'),
+  handler: async argv => {
+    const idle = argv.idleCommit
+    if (idle !== undefined && !(Number.isFinite(idle) && idle > 0)) throw invalidArgument(`--idle-commit ${String(idle)}: give a number of seconds above 0`)
+    const cacheBytes = parseSize(argv.cacheSize)
+    const dir = path.resolve(argv.dir ?? await defaultMountDir())
+    const { storeDir, socketPath, openPfs } = await import('../../store/open.js')
+    const { probeServer } = await import('../../store/client.js')
+    const { mountPfs } = await import('../../fs/mount.js')
+    const store = storeDir({ store: argv.store })
+    const log = (m: string): void => { process.stderr.write(m.endsWith('\n') ? m : m + '\n') }
+    let pfs: Pfs
+    let closeServer = async (): Promise<void> => {}
+    if (argv.server !== undefined || process.env.PFS_SERVER !== undefined || await probeServer(socketPath(store))) {
+      pfs = await openPfs({ store, server: argv.server, token: argv.token, cacheBytes })
+    } else {
+      const { openEngine } = await import('../../store/engine.js')
+      const { serve } = await import('../../store/server.js')
+      const { createPfs } = await import('../../store/pfs-impl.js')
+      const engine = await openEngine(store, { command: `mount ${dir}` })
+      const server = await serve(engine, { socketPath: socketPath(store), log }).catch(async e => { await engine.close(); throw e })
+      pfs = createPfs(engine, engine.objects, await engine.config(), 'embedded', { cacheBytes })
+      closeServer = async () => { await server.close(); await engine.close() }
+    }
+    try {
+      const m = await mountPfs(pfs, dir, {
+        spoolDir: path.join(os.tmpdir(), `pfs-spool-${process.pid}`),
+        statfsPath: store,
+        idleCommitMs: idle === undefined ? undefined : idle * 1000,
+        allowOther: argv.allowOther,
+        log
+      })
+      await recordMount({ pid: process.pid, dir, store })
+      if (argv.json) await json({ mounted: dir, store, mode: pfs.mode })
+      else await line(`mounted ${store} at ${dir}${argv.dir === undefined ? ' (the default)' : ''}; stop with Ctrl-C or \`pfs unmount ${dir}\``)
+      await stopSignal()
+      const committed = await m.unmount()
+      await forgetMount(dir)
+      if (!argv.json) for (const c of committed) await line(`committed ${c}`)
+      if (!argv.json) await line(`unmounted ${dir}`)
+    } finally {
+      if (pfs.mode === 'remote') await pfs.close()
+      await closeServer()
+    }
+  }
+})
+
+/** `1048576`, `512K`, `256M`, `2G`. */
+export function parseSize (s: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b)?$/i.exec(s.trim())
+  if (m === null) throw invalidArgument(`--cache-size '${s}' is not a size; use e.g. 512M or 2G`)
+  const mult = { '': 1, k: 1 << 10, m: 1 << 20, g: 1 << 30, t: 2 ** 40 }[m[2].toLowerCase() as '' | 'k' | 'm' | 'g' | 't']
+  return Math.floor(Number(m[1]) * mult)
+}

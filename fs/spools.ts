@@ -1,0 +1,182 @@
+/**
+ * Files open for writing in branch folders. Each is spooled to a local file (so memory
+ * stays flat whatever the size) and uploaded into the branch's write session when it is
+ * closed (`flush`, which runs inside close(2), so a `pfs commit` right after `cp` sees
+ * the file) or fsynced. While open, reads and stats of the path are served from the
+ * spool: a writer reads its own writes. An existing file is copied into the spool only
+ * when it is first written (not on open), and not at all when opened with O_TRUNC.
+ */
+import { promises as fsp, createReadStream } from 'node:fs'
+import path from 'node:path'
+import { randomBytes } from 'node:crypto'
+import type { Pfs } from '../store/pfs.js'
+import { Mutex } from '../store/lock.js'
+
+export interface Spool {
+  repo: string
+  branch: string
+  path: string
+  file: string
+  fh: fsp.FileHandle
+  size: number
+  mode: number
+  mtime: number
+  /** Changed since the last upload. */
+  dirty: boolean
+  /** The spool holds the whole file (base content copied, or created/truncated). */
+  loaded: boolean
+  /** Open handles. */
+  refs: number
+  /** Unlinked or replaced while open: never uploaded again. */
+  detached: boolean
+  /** Root tree the base content is read from, until loaded. */
+  baseRoot: string
+  lock: Mutex
+}
+
+export class Spools {
+  private readonly byPath = new Map<string, Spool>()
+
+  constructor (private readonly pfs: Pfs, private readonly dir: string, private readonly onUpload: (repo: string, branch: string) => void) {}
+
+  static key (repo: string, branch: string, p: string): string { return `${repo}\0${branch}\0${p}` }
+
+  get (repo: string, branch: string, p: string): Spool | undefined {
+    return this.byPath.get(Spools.key(repo, branch, p))
+  }
+
+  /** Spools in a folder of a branch (files created here and not yet uploaded show up in ls). */
+  inDir (repo: string, branch: string, dir: string): Spool[] {
+    const out: Spool[] = []
+    for (const s of this.byPath.values()) {
+      if (s.repo === repo && s.branch === branch && !s.detached && path.posix.dirname(s.path) === (dir === '' ? '.' : dir)) out.push(s)
+    }
+    return out
+  }
+
+  all (): Spool[] { return [...this.byPath.values()] }
+
+  hasOpen (repo: string, branch: string): boolean {
+    for (const s of this.byPath.values()) if (s.repo === repo && s.branch === branch) return true
+    return false
+  }
+
+  async open (repo: string, branch: string, p: string, o: { baseRoot: string, size: number, mode: number, mtime: number, truncate: boolean, create: boolean }): Promise<Spool> {
+    const existing = this.get(repo, branch, p)
+    if (existing !== undefined) {
+      existing.refs++
+      if (o.truncate) await this.truncate(existing, 0)
+      return existing
+    }
+    await fsp.mkdir(this.dir, { recursive: true, mode: 0o700 })
+    const file = path.join(this.dir, randomBytes(8).toString('hex'))
+    const fh = await fsp.open(file, 'w+', 0o600)
+    const fresh = o.truncate || o.create
+    const s: Spool = {
+      repo, branch, path: p, file, fh, size: fresh ? 0 : o.size, mode: o.mode, mtime: fresh ? Date.now() : o.mtime,
+      dirty: fresh, loaded: fresh, refs: 1, detached: false, baseRoot: o.baseRoot, lock: new Mutex()
+    }
+    this.byPath.set(Spools.key(repo, branch, p), s)
+    return s
+  }
+
+  /** Copies the committed content into the spool before the first partial change. */
+  private async load (s: Spool): Promise<void> {
+    if (s.loaded) return
+    if (s.size > 0) {
+      const src = await this.pfs.readStream(s.repo, `tree:${s.baseRoot}`, s.path)
+      let pos = 0
+      for await (const b of src) {
+        await s.fh.write(b as Buffer, 0, (b as Buffer).length, pos)
+        pos += (b as Buffer).length
+      }
+    }
+    s.loaded = true
+  }
+
+  async write (s: Spool, buf: Buffer, len: number, pos: number): Promise<number> {
+    return await s.lock.run(async () => {
+      await this.load(s)
+      const { bytesWritten } = await s.fh.write(buf, 0, len, pos)
+      s.size = Math.max(s.size, pos + bytesWritten)
+      s.dirty = true
+      s.mtime = Date.now()
+      return bytesWritten
+    })
+  }
+
+  async read (s: Spool, buf: Buffer, len: number, pos: number): Promise<number> {
+    return await s.lock.run(async () => {
+      if (!s.loaded) {
+        const f = await this.pfs.openFile(s.repo, `tree:${s.baseRoot}`, s.path)
+        const data = await f.read(pos, len)
+        data.copy(buf)
+        return data.length
+      }
+      const { bytesRead } = await s.fh.read(buf, 0, Math.max(0, Math.min(len, s.size - pos)), pos)
+      return bytesRead
+    })
+  }
+
+  async truncate (s: Spool, size: number): Promise<void> {
+    await s.lock.run(async () => {
+      if (size > 0) await this.load(s)
+      await s.fh.truncate(size)
+      s.loaded = true
+      s.size = size
+      s.dirty = true
+      s.mtime = Date.now()
+    })
+  }
+
+  /** Sends the spool's content to the branch's write session (opening one if needed). */
+  async upload (s: Spool): Promise<void> {
+    await s.lock.run(async () => {
+      if (!s.dirty || s.detached) return
+      await this.load(s)
+      await s.fh.datasync()
+      const stream = createReadStream('', { fd: s.fh.fd, start: 0, end: Math.max(0, s.size - 1), autoClose: false, highWaterMark: 1 << 20 })
+      const data = s.size === 0 ? new Uint8Array(0) : stream
+      await this.pfs.putFile(s.repo, s.branch, s.path, data, { keepOpen: true, mode: s.mode, mtime: s.mtime })
+      s.dirty = false
+      this.onUpload(s.repo, s.branch)
+    })
+  }
+
+  /** Drops one handle; the last one uploads what is left and removes the spool. */
+  async release (s: Spool): Promise<void> {
+    s.refs--
+    if (s.refs > 0) return
+    try {
+      await this.upload(s)
+    } finally {
+      if (this.byPath.get(Spools.key(s.repo, s.branch, s.path)) === s) this.byPath.delete(Spools.key(s.repo, s.branch, s.path))
+      await s.fh.close().catch(() => {})
+      await fsp.rm(s.file, { force: true })
+    }
+  }
+
+  /** A rename moves the spools of an open file (or of open files below a folder) with it. */
+  move (repo: string, branch: string, from: string, to: string): void {
+    for (const sp of [...this.byPath.values()]) {
+      if (sp.repo !== repo || sp.branch !== branch || !sp.path.startsWith(from + '/')) continue
+      this.byPath.delete(Spools.key(repo, branch, sp.path))
+      sp.path = to + sp.path.slice(from.length)
+      this.byPath.set(Spools.key(repo, branch, sp.path), sp)
+    }
+    const s = this.byPath.get(Spools.key(repo, branch, from))
+    const old = this.byPath.get(Spools.key(repo, branch, to))
+    if (old !== undefined) { old.detached = true; this.byPath.delete(Spools.key(repo, branch, to)) }
+    if (s === undefined) return
+    this.byPath.delete(Spools.key(repo, branch, from))
+    s.path = to
+    this.byPath.set(Spools.key(repo, branch, to), s)
+  }
+
+  detach (repo: string, branch: string, p: string): void {
+    const s = this.byPath.get(Spools.key(repo, branch, p))
+    if (s === undefined) return
+    s.detached = true
+    this.byPath.delete(Spools.key(repo, branch, p))
+  }
+}

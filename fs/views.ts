@@ -1,0 +1,91 @@
+/**
+ * What the mount knows about the store, cached the way the data allows:
+ * - a rev resolves to a root tree; branch heads and relative revs move, so a resolution
+ *   lives `ttlMs` (and is dropped at once after this mount's own writes); a finished
+ *   commit named by its full id never changes, so that one lives forever;
+ * - stats and folder listings are keyed by root tree hash, which is immutable, so they
+ *   are never stale — a new branch state is simply a new root.
+ */
+import type { Pfs } from '../store/pfs.js'
+import type { FileInfo, Resolved } from '../store/meta.js'
+import { PfsError } from '../store/errors.js'
+import { COMMIT_ID_RE } from '../store/revs.js'
+
+const LIST_PAGE = 10_000
+
+class Lru<V> {
+  private readonly m = new Map<string, V>()
+  constructor (private readonly max: number) {}
+  get (k: string): V | undefined {
+    const v = this.m.get(k)
+    if (v !== undefined) { this.m.delete(k); this.m.set(k, v) }
+    return v
+  }
+
+  set (k: string, v: V): void {
+    this.m.delete(k)
+    this.m.set(k, v)
+    if (this.m.size > this.max) this.m.delete(this.m.keys().next().value as string)
+  }
+
+  clear (): void { this.m.clear() }
+}
+
+export class Views {
+  private readonly resolved = new Map<string, { r: Resolved, at: number }>()
+  private readonly stats = new Lru<FileInfo | null>(200_000)
+  private readonly dirs = new Lru<string[]>(2_000)
+
+  constructor (readonly pfs: Pfs, private readonly ttlMs = 1000) {}
+
+  async resolve (repo: string, rev: string): Promise<Resolved> {
+    const key = `${repo}\0${rev}`
+    const hit = this.resolved.get(key)
+    if (hit !== undefined && (hit.at < 0 || Date.now() - hit.at < this.ttlMs)) return hit.r
+    const r = await this.pfs.resolve(repo, rev)
+    const forever = COMMIT_ID_RE.test(rev) && r.commit?.finished != null
+    this.resolved.set(key, { r, at: forever ? -1 : Date.now() })
+    return r
+  }
+
+  /** Forget resolutions of a repo (after this mount changed it, or a repo/branch appeared). */
+  invalidate (repo?: string): void {
+    if (repo === undefined) { this.resolved.clear(); return }
+    for (const key of this.resolved.keys()) if (key.startsWith(`${repo}\0`)) this.resolved.delete(key)
+  }
+
+  /** The entry at `path` under `root`, or null. */
+  async stat (repo: string, root: string, path: string): Promise<FileInfo | null> {
+    const key = `${root}\0${path}`
+    const hit = this.stats.get(key)
+    if (hit !== undefined) return hit
+    let info: FileInfo | null
+    try {
+      info = await this.pfs.stat(repo, `tree:${root}`, path)
+    } catch (e) {
+      if (!(e instanceof PfsError && (e.code === 'NOT_FOUND' || e.code === 'NOT_A_DIRECTORY'))) throw e
+      info = null
+    }
+    this.stats.set(key, info)
+    return info
+  }
+
+  /** Names in a folder, read page by page from the tree once per tree state. */
+  async list (repo: string, root: string, path: string): Promise<string[]> {
+    const key = `${root}\0${path}`
+    const hit = this.dirs.get(key)
+    if (hit !== undefined) return hit
+    const names: string[] = []
+    let after: string | undefined
+    do {
+      const page = await this.pfs.list(repo, `tree:${root}`, path, { after, limit: LIST_PAGE })
+      for (const e of page.entries) {
+        names.push(e.name)
+        this.stats.set(`${root}\0${e.path}`, e)
+      }
+      after = page.next
+    } while (after !== undefined)
+    this.dirs.set(key, names)
+    return names
+  }
+}
