@@ -61,6 +61,9 @@ export async function mountPfs (pfs: Pfs, dir: string, opts: MountOptions): Prom
     fsname: 'pfs',
     subtype: 'pfs',
     maxRead: 1 << 20,
+    // Keep the kernel's page cache across opens unless a file's size or mtime changed:
+    // commits never change, so re-reading history is served from memory.
+    autoCache: true,
     // Uploads on close can take longer than fuse-native's default 15 s.
     timeout: false,
     force: false
@@ -106,7 +109,8 @@ function handlers (fs: PfsFs, log: (m: string) => void): Record<string, (...args
     read: (_p: string, fd: number, buf: Buffer, len: number, pos: number, cb: Cb) => call(cb, async () => await fs.read(fd, buf, len, pos), bytes),
     write: (_p: string, fd: number, buf: Buffer, len: number, pos: number, cb: Cb) => call(cb, async () => await fs.write(fd, buf, len, pos), bytes),
     flush: (_p: string, fd: number, cb: Cb) => call(cb, async () => await fs.flush(fd), done),
-    fsync: (_p: string, fd: number, _ds: boolean, cb: Cb) => call(cb, async () => await fs.flush(fd), done),
+    // fuse-native passes (path, datasync, fd): the fd comes third here, unlike flush.
+    fsync: (_p: string, _ds: number, fd: number, cb: Cb) => call(cb, async () => await fs.flush(fd), done),
     release: (_p: string, fd: number, cb: Cb) => call(cb, async () => await fs.release(fd), done),
     truncate: (p: string, size: number, cb: Cb) => call(cb, async () => await fs.truncate(p, size), done),
     ftruncate: (p: string, fd: number, size: number, cb: Cb) => call(cb, async () => await fs.truncate(p, size, fd), done),

@@ -77,6 +77,12 @@ export class PfsFs {
     return v as View & { branch: string }
   }
 
+  /** Something outside this mount changed a repo (the embedded engine tells us at once). */
+  invalidate (repo: string): void {
+    this.views.invalidate(repo)
+    this.repoCache = undefined
+  }
+
   changed (repo: string, branch: string): void {
     this.views.invalidate(repo)
     const key = `${repo}\0${branch}`

@@ -5,6 +5,7 @@
  * each is one atomic LevelDB batch written after the objects it refers to are durable.
  */
 import { randomBytes } from 'node:crypto'
+import { EventEmitter } from 'node:events'
 import { mkdir, readFile, writeFile, rm, rename } from 'node:fs/promises'
 import path from 'node:path'
 import type * as M from './meta.js'
@@ -89,6 +90,8 @@ export class Engine implements M.MetaApi {
   readonly maintenance = new Mutex()
   /** Chunk ids promised to a writer by `missing`, and when: gc keeps them for an hour. */
   readonly pins = new Map<string, number>()
+  /** 'change' (repo) after every state change, for in-process caches (the mount's). */
+  readonly events = new EventEmitter()
   /** Set while gc sweeps: `missing` waits for it, so it never promises a chunk being deleted. */
   sweepGate: Promise<void> | null = null
   /** `missing` calls under way, which gc lets finish (and pin) before it sweeps. */
@@ -120,6 +123,7 @@ export class Engine implements M.MetaApi {
       const rec: RepoRec = { name, description: opts.description ?? '', created: this.clock() }
       await journal(this.objects, { op: 'repo-create', time: rec.created, repo: name, description: rec.description })
       await writeBatch(this.db, [{ type: 'put', key: k('repo', name), value: rec }])
+      this.events.emit('change', name)
       return await this.repoInfo(rec)
     })
   }
@@ -150,6 +154,7 @@ export class Engine implements M.MetaApi {
       ops.push({ type: 'del', key: k('repo', name) })
       await journal(this.objects, { op: 'repo-delete', time: this.clock(), repo: name })
       await writeBatch(this.db, ops)
+      this.events.emit('change', name)
     })
   }
 
@@ -168,6 +173,7 @@ export class Engine implements M.MetaApi {
         { type: 'put', key: k('br', repo, name), value: rec },
         { type: 'put', key: k('rl', repo, name, now, 0), value: { head } }
       ])
+      this.events.emit('change', repo)
       return branchInfo(repo, name, rec)
     })
   }
@@ -191,22 +197,23 @@ export class Engine implements M.MetaApi {
       for await (const [key] of range(this.db, k('rl', repo, name))) ops.push({ type: 'del', key })
       await journal(this.objects, { op: 'branch-delete', time: this.clock(), repo, branch: name })
       await writeBatch(this.db, ops)
+      this.events.emit('change', repo)
     })
   }
 
   // ---- commits (write side lives in engine-writes.ts) ----
   async startCommit (repo: string, branch: string, opts: { message?: string } = {}): Promise<M.CommitInfo> {
-    return await this.writer.start(repo, branch, opts)
+    return this.changed(repo, await this.writer.start(repo, branch, opts))
   }
 
   async finishCommit (repo: string, branch: string, opts: { message?: string, provenance?: M.Provenance, origin?: 'user' | 'pipeline' } = {}): Promise<M.CommitInfo> {
-    return await this.writer.finish(repo, branch, opts)
+    return this.changed(repo, await this.writer.finish(repo, branch, opts))
   }
 
-  async abortCommit (repo: string, branch: string): Promise<void> { await this.writer.abort(repo, branch) }
+  async abortCommit (repo: string, branch: string): Promise<void> { this.changed(repo, await this.writer.abort(repo, branch)) }
   async missing (ids: string[]): Promise<string[]> { return await this.writer.missing(ids) }
   async modify (repo: string, branch: string, ops: M.WriteOp[], opts: M.ModifyOptions = {}): Promise<M.ModifyResult> {
-    return await this.writer.modify(repo, branch, ops, opts)
+    return this.changed(repo, await this.writer.modify(repo, branch, ops, opts))
   }
 
   // ---- reads (engine-reads.ts) ----
@@ -273,6 +280,12 @@ export class Engine implements M.MetaApi {
   }
 
   newCommitId (): string { return randomBytes(16).toString('hex') }
+
+  /** Tells listeners a repo changed; returns `value` so calls can wrap a result. */
+  changed<T> (repo: string, value: T): T {
+    this.events.emit('change', repo)
+    return value
+  }
   emptyTree (): string { return EMPTY_TREE }
 }
 

@@ -18,7 +18,7 @@ export default defineCommand({
   builder: y => y
     .positional('dir', { type: 'string', describe: 'mount point (default /pfs, or ~/pfs when /pfs cannot be made)' })
     .option('idle-commit', { type: 'number', describe: 'commit a branch\'s session after this many seconds with no open writer and no change' })
-    .option('cache-size', { type: 'string', default: '256M', describe: 'memory for cached chunks (e.g. 512M, 2G)' })
+    .option('cache-size', { type: 'string', default: '128M', describe: 'memory for cached chunks (e.g. 512M, 2G)' })
     .option('allow-other', { type: 'boolean', default: false, describe: 'let other users see the mount (needs user_allow_other in /etc/fuse.conf)' })
     .example('pfs mount', 'then: ls /pfs; cd /pfs/images/master~3; cp x.png /pfs/images/master/')
     .example('pfs mount ~/data --idle-commit 60', 'commit a minute after the last write'),
@@ -34,6 +34,7 @@ export default defineCommand({
     const log = (m: string): void => { process.stderr.write(m.endsWith('\n') ? m : m + '\n') }
     let pfs: Pfs
     let closeServer = async (): Promise<void> => {}
+    let onChange: ((f: (repo: string) => void) => void) | undefined
     if (argv.server !== undefined || process.env.PFS_SERVER !== undefined || await probeServer(socketPath(store))) {
       pfs = await openPfs({ store, server: argv.server, token: argv.token, cacheBytes })
     } else {
@@ -43,6 +44,7 @@ export default defineCommand({
       const engine = await openEngine(store, { command: `mount ${dir}` })
       const server = await serve(engine, { socketPath: socketPath(store), log }).catch(async e => { await engine.close(); throw e })
       pfs = createPfs(engine, engine.objects, await engine.config(), 'embedded', { cacheBytes })
+      onChange = f => engine.events.on('change', f)
       closeServer = async () => { await server.close(); await engine.close() }
     }
     try {
@@ -53,6 +55,7 @@ export default defineCommand({
         allowOther: argv.allowOther,
         log
       })
+      onChange?.(repo => m.fs.invalidate(repo))
       await recordMount({ pid: process.pid, dir, store })
       if (argv.json) await json({ mounted: dir, store, mode: pfs.mode })
       else await line(`mounted ${store} at ${dir}${argv.dir === undefined ? ' (the default)' : ''}; stop with Ctrl-C or \`pfs unmount ${dir}\``)
