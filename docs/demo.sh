@@ -40,8 +40,30 @@ run branch create images@experiment --from master~2
 run branch list images
 run get images@master:pets -o "$work/restored"
 say "ls $work/restored/cats"; ls -l "$work/restored/cats"
+say "the mount: repos and branches are folders, history is a cd away"
+mnt="$work/pfs"
+node dist/bin/pfs.js mount "$mnt" > "$work/mount.log" 2>&1 &
+mount_pid=$!
+trap 'kill $mount_pid 2>/dev/null || true; wait $mount_pid 2>/dev/null || true; fusermount -uz "$mnt" 2>/dev/null || true; rm -rf "$work"' EXIT
+for _ in $(seq 1 100); do grep -q '^mounted' "$work/mount.log" 2>/dev/null && break; sleep 0.1; done
+cat "$work/mount.log"
+say "ls $mnt/images"; ls "$mnt/images"
+say "ls $mnt/images/master/pets/cats"; ls -l "$mnt/images/master/pets/cats"
+say "cat $mnt/images/master~1/labels.txt   # an old commit, by cd"; cat "$mnt/images/master~1/labels.txt"
+say "ls $mnt/images/.commits   # every commit"; ls "$mnt/images/.commits"
+say "echo 'labels v3' > $mnt/images/master/labels.txt   # opens a write session"
+echo "labels v3" > "$mnt/images/master/labels.txt"
+say "cp $work/labels.txt $mnt/images/master/pets/labels-copy.txt"
+cp "$work/labels.txt" "$mnt/images/master/pets/labels-copy.txt"
+say "echo nope > $mnt/images/master~1/labels.txt   # history is read-only"
+echo nope > "$mnt/images/master~1/labels.txt" || true
+run commit images@master -m "edited through the mount"
+run log images@master -n 3
+run diff images@master~1 images@master
+say "stopping the mount (a clean stop commits any open session)"
+kill -TERM $mount_pid; wait $mount_pid || true
 run du
 run fsck
 run gc
 echo
-echo "done: every commit above is still readable with 'pfs ls images@<rev>'"
+echo "done: every commit above is still readable with 'pfs ls images@<rev>' or under /pfs"
