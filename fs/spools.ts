@@ -11,6 +11,7 @@ import path from 'node:path'
 import { randomBytes } from 'node:crypto'
 import type { Pfs } from '../store/pfs.js'
 import { Mutex } from '../store/lock.js'
+import { StreamUpload } from './stream-upload.js'
 
 export interface Spool {
   repo: string
@@ -32,6 +33,10 @@ export interface Spool {
   /** Root tree the base content is read from, until loaded. */
   baseRoot: string
   lock: Mutex
+  /** Appends streamed to the store as they come; null once anything else happened. */
+  stream: StreamUpload | null | undefined
+  /** Mode the stream was started with (a chmod while open is applied after it). */
+  streamMode?: number
 }
 
 export class Spools {
@@ -74,7 +79,7 @@ export class Spools {
     const fresh = o.truncate || o.create
     const s: Spool = {
       repo, branch, path: p, file, fh, size: fresh ? 0 : o.size, mode: o.mode, mtime: fresh ? Date.now() : o.mtime,
-      dirty: fresh, loaded: fresh, refs: 1, detached: false, baseRoot: o.baseRoot, lock: new Mutex()
+      dirty: fresh, loaded: fresh, refs: 1, detached: false, baseRoot: o.baseRoot, lock: new Mutex(), stream: fresh ? undefined : null
     }
     this.byPath.set(Spools.key(repo, branch, p), s)
     return s
@@ -97,6 +102,7 @@ export class Spools {
   async write (s: Spool, buf: Buffer, len: number, pos: number): Promise<number> {
     return await s.lock.run(async () => {
       await this.load(s)
+      await this.streamWrite(s, buf, len, pos)
       const { bytesWritten } = await s.fh.write(buf, 0, len, pos)
       s.size = Math.max(s.size, pos + bytesWritten)
       s.dirty = true
@@ -118,8 +124,25 @@ export class Spools {
     })
   }
 
+  /** Feeds an append to the stream upload; anything but an append ends streaming. */
+  private async streamWrite (s: Spool, buf: Buffer, len: number, pos: number): Promise<void> {
+    if (s.stream === null) return
+    if (pos !== s.size || s.detached) { this.stopStream(s); return }
+    if (s.stream === undefined) {
+      s.stream = new StreamUpload(this.pfs, s.repo, s.branch, s.path, s.mode)
+      s.streamMode = s.mode
+    }
+    await s.stream.push(buf.subarray(0, len))
+  }
+
+  private stopStream (s: Spool): void {
+    s.stream?.cancel()
+    s.stream = null
+  }
+
   async truncate (s: Spool, size: number): Promise<void> {
     await s.lock.run(async () => {
+      if (size !== s.size || s.stream !== undefined) this.stopStream(s)
       if (size > 0) await this.load(s)
       await s.fh.truncate(size)
       s.loaded = true
@@ -133,6 +156,18 @@ export class Spools {
   async upload (s: Spool): Promise<void> {
     await s.lock.run(async () => {
       if (!s.dirty || s.detached) return
+      if (s.stream !== undefined && s.stream !== null) {
+        const stream = s.stream
+        s.stream = null
+        // If the streamed upload fails, the spool still has every byte: upload that.
+        if (await stream.end().then(() => true, () => false)) {
+          if (s.mode !== s.streamMode) await this.pfs.apply(s.repo, s.branch, [{ op: 'setattr', path: s.path, mode: s.mode }], { keepOpen: true })
+          s.dirty = false
+          this.onUpload(s.repo, s.branch)
+          return
+        }
+      }
+      s.stream = null
       await this.load(s)
       await s.fh.datasync()
       const stream = createReadStream('', { fd: s.fh.fd, start: 0, end: Math.max(0, s.size - 1), autoClose: false, highWaterMark: 1 << 20 })
@@ -166,7 +201,7 @@ export class Spools {
     }
     const s = this.byPath.get(Spools.key(repo, branch, from))
     const old = this.byPath.get(Spools.key(repo, branch, to))
-    if (old !== undefined) { old.detached = true; this.byPath.delete(Spools.key(repo, branch, to)) }
+    if (old !== undefined) { this.stopStream(old); old.detached = true; this.byPath.delete(Spools.key(repo, branch, to)) }
     if (s === undefined) return
     this.byPath.delete(Spools.key(repo, branch, from))
     s.path = to
@@ -176,6 +211,7 @@ export class Spools {
   detach (repo: string, branch: string, p: string): void {
     const s = this.byPath.get(Spools.key(repo, branch, p))
     if (s === undefined) return
+    this.stopStream(s)
     s.detached = true
     this.byPath.delete(Spools.key(repo, branch, p))
   }

@@ -71,8 +71,8 @@ export class ChunkWriter {
   }
 
   /**
-   * Chunks `src` and writes its new chunks; resolves to the file's chunk list once its
-   * standalone chunks are durable (small ones may wait in a pack until `takeObjects`).
+   * Chunks `src` and writes its new chunks; resolves to the file's chunk list. The chunks
+   * are durable (and visible) once `takeObjects` resolves.
    * `onBytes` is told each chunk's size as the input is consumed.
    * Chunking of the next batch overlaps the index lookup and writes of the previous one.
    */
@@ -115,6 +115,8 @@ export class ChunkWriter {
   async takeObjects (): Promise<NewObject[]> {
     // Failed writes were reported by their writeStream; a failed pack flush is retried below.
     while (this.inflight.size > 0) await Promise.allSettled(this.inflight)
+    // Standalone chunks were written deferred: one round of fsyncs makes them durable.
+    await this.objects.sync?.()
     const packed = await this.pack.flush()
     for (const p of packed) this.out.push({ id: p.id, loc: p.loc })
     const out = this.out
@@ -162,7 +164,7 @@ export class ChunkWriter {
   private async putStandalone (id: string, data: Buffer): Promise<void> {
     const key = chunkKey(id)
     try {
-      await this.objects.put(key, data)
+      await this.objects.put(key, data, { defer: true })
     } catch (e) {
       this.written.delete(id) // not written after all: a later stream may retry it
       throw e

@@ -13,6 +13,8 @@ import { notFound } from '../errors.js'
 export class LocalObjectStore implements ObjectStore {
   readonly description: string
   private readonly madeDirs = new Set<string>()
+  /** Deferred puts: written under a temp name, renamed into place by `sync`. */
+  private pending: Array<{ tmp: string, dest: string }> = []
 
   constructor (readonly root: string) {
     this.description = `local:${root}`
@@ -23,7 +25,7 @@ export class LocalObjectStore implements ObjectStore {
     return path.join(this.root, key)
   }
 
-  async put (key: string, data: Uint8Array): Promise<void> {
+  async put (key: string, data: Uint8Array, opts: { defer?: boolean } = {}): Promise<void> {
     const dest = this.file(key)
     const dir = path.dirname(dest)
     if (!this.madeDirs.has(dir)) {
@@ -34,9 +36,13 @@ export class LocalObjectStore implements ObjectStore {
     const fh = await fsp.open(tmp, 'w', 0o644)
     try {
       await fh.writeFile(data)
-      await fh.datasync()
+      if (opts.defer !== true) await fh.datasync()
     } finally {
       await fh.close()
+    }
+    if (opts.defer === true) {
+      this.pending.push({ tmp, dest })
+      return
     }
     try {
       await fsp.rename(tmp, dest)
@@ -45,6 +51,30 @@ export class LocalObjectStore implements ObjectStore {
       throw e
     }
     await fsyncDir(dir)
+  }
+
+  /**
+   * Deferred objects: fsync them all (many at once: the disk merges them), rename each
+   * into place, then fsync their folders. Only then is an object visible at its key.
+   */
+  async sync (): Promise<void> {
+    const batch = this.pending
+    this.pending = []
+    if (batch.length === 0) return
+    try {
+      const queue = [...batch]
+      await Promise.all(Array.from({ length: Math.min(16, queue.length) }, async () => {
+        for (let item = queue.pop(); item !== undefined; item = queue.pop()) {
+          const fh = await fsp.open(item.tmp, 'r+')
+          try { await fh.datasync() } finally { await fh.close() }
+        }
+      }))
+      for (const { tmp, dest } of batch) await fsp.rename(tmp, dest)
+      for (const dir of new Set(batch.map(b => path.dirname(b.dest)))) await fsyncDir(dir)
+    } catch (e) {
+      await Promise.all(batch.map(async b => await fsp.rm(b.tmp, { force: true })))
+      throw e
+    }
   }
 
   async get (key: string): Promise<Buffer> {

@@ -9,13 +9,19 @@
  *   key is absent, even if the process is killed mid-write. Putting a key that already
  *   exists is allowed and idempotent (content-addressed keys hold the same bytes).
  * - `get`/`getRange` of a missing key throw PfsError NOT_FOUND.
+ * - `put(key, data, { defer: true })` may leave the object invisible and not yet durable
+ *   until the next `sync()` resolves, which lets a store make many objects durable at
+ *   once (one round of fsyncs instead of one per object). A deferred object never
+ *   appears partially written. Stores whose puts are always durable need no `sync`.
  * - `delete` of a missing key is a no-op.
  * - `list` yields every key under the prefix, in no particular order.
  */
 export interface ObjectStore {
   /** A short description for messages, e.g. `local:/root/.pfs/objects`. */
   readonly description: string
-  put (key: string, data: Uint8Array): Promise<void>
+  put (key: string, data: Uint8Array, opts?: { defer?: boolean }): Promise<void>
+  /** Makes every deferred put visible and durable. */
+  sync? (): Promise<void>
   get (key: string): Promise<Buffer>
   getRange (key: string, offset: number, length: number): Promise<Buffer>
   has (key: string): Promise<boolean>

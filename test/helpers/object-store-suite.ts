@@ -25,6 +25,21 @@ export function objectStoreSuite (t: Test, name: string, make: () => Promise<Obj
     })
   }
 
+  withStore('a deferred put is whole and durable once sync resolves, never partial before', async (t, s) => {
+    const objs = Array.from({ length: 20 }, (_, i) => ({ key: `chunks/d${i % 4}/obj${i}`, data: randomBytes(50_000 + i) }))
+    await Promise.all(objs.map(async o => await s.put(o.key, o.data, { defer: true })))
+    for (const o of objs) {
+      const seen = await s.stat(o.key)
+      if (seen !== undefined) t.equal(seen.size, o.data.length, 'visible before sync only if whole')
+    }
+    await s.sync?.()
+    for (const o of objs) t.ok((await s.get(o.key)).equals(o.data), `${o.key} after sync`)
+    const listed: string[] = []
+    for await (const k of s.list('chunks/')) listed.push(k)
+    t.same(listed.sort(), objs.map(o => o.key).sort(), 'no temp names listed')
+    await s.sync?.()
+  })
+
   withStore('an object put is read back whole and by range', async (t, s) => {
     const data = randomBytes(100_000)
     await s.put('chunks/ab/abc', data)
