@@ -38,10 +38,10 @@ export class StreamUpload {
     }
   }
 
-  /** Queues a copy of the bytes; waits while too much is queued. */
+  /** Queues the bytes (the caller must not reuse the buffer); waits while too much is queued. */
   async push (b: Buffer): Promise<void> {
     while (this.queued >= MAX_QUEUED && this.error === undefined) await new Promise<void>(resolve => this.space.push(resolve))
-    this.queue.push(Buffer.from(b))
+    this.queue.push(b)
     this.queued += b.length
     this.kick()
   }
