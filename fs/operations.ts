@@ -20,6 +20,8 @@ const statfs = promisify(statfsCb)
 const O_ACCMODE = 3
 const O_TRUNC = 0o1000
 const XATTRS = ['user.pfs.commit', 'user.pfs.repo', 'user.pfs.branch']
+/** libfuse's name for a file unlinked or replaced while still open (see `hide`). */
+const HIDDEN = /\/\.fuse_hidden[0-9a-f]{16}$/
 
 type Handle = { spool: Spool, write: boolean } | { reader: FileReader }
 interface View { repo: string, r: Resolved, branch: string | null, path: string }
@@ -41,6 +43,8 @@ export class PfsFs {
   /** Branches this mount changed: `repo\0branch`. */
   readonly touched = new Set<string>()
   private readonly idle = new Map<string, NodeJS.Timeout>()
+  /** Files libfuse hid while open: mount path -> their attributes, for fgetattr. */
+  private readonly hidden = new Map<string, () => Stat>()
   private repoCache: { names: Set<string>, at: number } | undefined
   private readonly ids = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 }
 
@@ -130,6 +134,8 @@ export class PfsFs {
 
   // ---- attributes and listing ----
   async getattr (p: string): Promise<Stat> {
+    const hid = this.hidden.get(p)
+    if (hid !== undefined) return hid()
     const mp = parseMountPath(p)
     const now = Date.now()
     if (mp.kind === 'root') return makeStat('dir', 0, 0o755, now, this.ids)
@@ -282,6 +288,7 @@ export class PfsFs {
   }
 
   async unlink (p: string): Promise<void> {
+    if (this.hidden.delete(p)) return
     const v = await this.writable(p)
     const hadSpool = this.spools.get(v.repo, v.branch, v.path) !== undefined
     this.spools.detach(v.repo, v.branch, v.path)
@@ -295,6 +302,7 @@ export class PfsFs {
   }
 
   async rename (from: string, to: string): Promise<void> {
+    if (HIDDEN.test(to)) { await this.hide(from, to); return }
     const a = await this.writable(from)
     const b = await this.viewOf(to)
     if (b.branch === null) throw new Errno(Fuse.EROFS)
@@ -305,6 +313,26 @@ export class PfsFs {
     }
     await this.apply(a, [{ op: 'rename', from: a.path, path: b.path }])
     this.spools.move(a.repo, a.branch, a.path, b.path)
+  }
+
+  /**
+   * libfuse renames a file that is unlinked or replaced while open to `.fuse_hidden<hex>`
+   * and unlinks that name after the last close (`hard_remove` would avoid this, but then
+   * fuse-native, which cannot set nullpath_ok, fails reads of the open file). For
+   * everyone else the file is gone, so it leaves the store now instead of being saved
+   * under the hidden name; open handles keep reading through their fd.
+   */
+  private async hide (from: string, to: string): Promise<void> {
+    const v = await this.writable(from)
+    const spool = this.spools.get(v.repo, v.branch, v.path)
+    const st = await this.getattr(from)
+    this.hidden.set(to, spool === undefined ? () => st : () => makeStat('file', spool.size, spool.mode, spool.mtime, this.ids))
+    try {
+      await this.unlink(from)
+    } catch (e) {
+      this.hidden.delete(to)
+      throw e
+    }
   }
 
   async symlink (target: string, p: string): Promise<void> {
