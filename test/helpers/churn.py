@@ -1,16 +1,18 @@
 # Writers and readers for the mount concurrency test, and the judge of what they saw.
 #
-#   churn.py write ROOT ID LOG SECONDS
+#   churn.py write ROOT ID LOG UNTIL
 #       Creates, overwrites, appends to, renames and removes files in ROOT/w<ID>/ (and its
 #       sub/ folder) and in ROOT/shared/ under names w<ID>-*. Every change is a JSON line
 #       in LOG (outside the mount): path, sha256 of the content it leaves, and the
 #       monotonic times before and after the syscalls. The last line is the final state.
-#   churn.py read ROOT ID LOG SECONDS
+#   churn.py read ROOT ID LOG UNTIL
 #       Lists ROOT (ls -R, or os.walk) and reads files from the listing (cat, or read()),
 #       logging the sha256 of what each read returned with its start and end times.
 #   churn.py check --writers LOG... --readers LOG... [--commits DIR...] [--final DIR]
 #       Prints one JSON verdict (see judge()).
 #
+# UNTIL is a wall-clock time (seconds since the epoch): every program stops then, however
+# long it took to start.
 # Times are CLOCK_MONOTONIC, which every process on the machine shares. A content is
 # written with several write(2) calls, so an open file passes through torn states; a read
 # that overlaps no change of its path must return exactly the last closed version.
@@ -35,7 +37,7 @@ def sha(b):
     return hashlib.sha256(b).hexdigest()
 
 
-def writer(root, wid, logpath, seconds):
+def writer(root, wid, logpath, until):
     rnd = random.Random(1000 + wid)
     log = open(logpath, 'w', buffering=1)
     model = {}
@@ -58,8 +60,7 @@ def writer(root, wid, logpath, seconds):
             i += os.write(fd, data[i:i + rnd.randrange(1, 16384)])
 
     ops = 0
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
+    while time.time() < until:
         op = rnd.choices(['create', 'overwrite', 'append', 'rename', 'unlink'], [3, 3, 3, 2, 1])[0]
         if not model:
             op = 'create'
@@ -139,12 +140,11 @@ def read_one(root, p, use_cat):
         return None, f'{errno.errorcode.get(e.errno, e.errno)}: {e}'
 
 
-def reader(root, rid, logpath, seconds):
+def reader(root, rid, logpath, until):
     rnd = random.Random(2000 + rid)
     log = open(logpath, 'w', buffering=1)
     files, n = [], 0
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
+    while time.time() < until:
         if n % 15 == 0 or not files:
             how = 'ls' if (n // 15) % 2 == 0 else 'walk'
             files, code, err = (list_ls if how == 'ls' else list_walk)(root)
