@@ -75,18 +75,38 @@ export class PfsImpl implements Pfs {
         result = await this.meta.modify(repo, branch, ops, { objects, keepOpen: true })
         ops = []; batchBytes = 0
       }
+      const small = this.storeConfig.chunking.min
+      let pending: LocalEntry[] = []
+      // Small files go in groups: read together, one index lookup for the group.
+      const sendSmall = async (): Promise<void> => {
+        const group = pending
+        pending = []
+        const datas = await mapLimit(group, 16, async f => await fsp.readFile(path.join(local, f.rel)))
+        const refs = await writer.writeSmall(datas)
+        group.forEach((f, i) => {
+          ops.push({ op: 'put', path: joinPath(dest, f.rel), chunks: refs[i], mode: f.mode, mtime: f.mtime })
+          bytes += datas[i].length
+          batchBytes += datas[i].length
+          done++
+        })
+        tick({ phase: 'put', done, total: files.length, bytes, totalBytes })
+      }
       for (const f of files) {
         const target = joinPath(dest, f.rel)
         if (f.kind === 'dir') ops.push({ op: 'mkdir', path: target, mode: f.mode, mtime: f.mtime, parents: true })
         else if (f.kind === 'link') ops.push({ op: 'symlink', path: target, target: f.target ?? '', mtime: f.mtime })
-        else {
+        else if (f.size <= small) {
+          pending.push(f)
+          if (pending.length >= 512) await sendSmall()
+        } else {
           const chunks = await writer.writeStream(createReadStream(path.join(local, f.rel), { highWaterMark: 1 << 20 }), n => { bytes += n; tick({ phase: 'put', done, total: files.length, bytes, totalBytes }) })
           ops.push({ op: 'put', path: target, chunks, mode: f.mode, mtime: f.mtime })
           batchBytes += f.size
           done++
         }
-        if (ops.length >= BATCH_FILES || batchBytes >= BATCH_BYTES) await send()
+        if (ops.length >= BATCH_FILES || batchBytes >= BATCH_BYTES) { await sendSmall(); await send() }
       }
+      await sendSmall()
       await send()
       tick({ phase: 'put', done, total: files.length, bytes, totalBytes }, true)
       if (!ownSession) return result as ModifyResult
@@ -190,6 +210,16 @@ export class PfsImpl implements Pfs {
 
 export function createPfs (meta: MetaApi, objects: ObjectStore, config: StoreConfig, mode: 'embedded' | 'remote', opts: { cacheBytes?: number } = {}): Pfs {
   return new PfsImpl(meta, objects, config, mode, opts)
+}
+
+/** Runs fn over items with at most `limit` at once; results in input order. */
+async function mapLimit<T, R> (items: T[], limit: number, fn: (x: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length)
+  let next = 0
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
+    for (let i = next++; i < items.length; i = next++) out[i] = await fn(items[i])
+  }))
+  return out
 }
 
 interface LocalEntry { rel: string, kind: 'file' | 'dir' | 'link', size: number, mode: number, mtime: number, target?: string }

@@ -107,7 +107,9 @@ export async function editDir (io: NodeIO, dirHash: string | null, edits: Map<st
   const byPage = new Map<number, string[]>()
   for (const name of sorted) {
     const i = pageFor(node.p, name)
-    byPage.set(i, [...(byPage.get(i) ?? []), name])
+    const list = byPage.get(i)
+    if (list === undefined) byPage.set(i, [name])
+    else list.push(name)
   }
   const out: PagesNode['p'] = []
   let pending: TreeEntry[] = []
