@@ -101,7 +101,8 @@ function handlers (fs: PfsFs, log: (m: string) => void): Record<string, (...args
     init: (cb: Cb) => cb(0),
     getattr: (p: string, cb: Cb) => call(cb, async () => await fs.getattr(p)),
     fgetattr: (p: string, _fd: number, cb: Cb) => call(cb, async () => await fs.getattr(p)),
-    readdir: (p: string, cb: Cb) => call(cb, async () => await fs.readdir(p)),
+    // libfuse 2 does not add the dot entries; without them `ls -a` shows neither . nor ..
+    readdir: (p: string, cb: Cb) => call(cb, async () => ['.', '..', ...await fs.readdir(p)]),
     access: (_p: string, _mode: number, cb: Cb) => cb(0),
     statfs: (_p: string, cb: Cb) => call(cb, async () => await fs.statfs()),
     create: (p: string, mode: number, cb: Cb) => call(cb, async () => await fs.create(p, mode)),

@@ -353,7 +353,7 @@ export class PfsFs {
     const s = this.spools.get(v.repo, v.branch, v.path)
     if (s !== undefined) {
       if (attrs.mode !== undefined) s.mode = attrs.mode & 0o7777
-      if (attrs.mtime !== undefined) s.mtime = attrs.mtime
+      if (attrs.mtime !== undefined) { s.mtime = attrs.mtime; s.timesSet = true }
       s.dirty = true
       if (await this.views.stat(v.repo, v.r.root, v.path) === null) return
     }

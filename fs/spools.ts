@@ -37,6 +37,8 @@ export interface Spool {
   stream: StreamUpload | null | undefined
   /** Mode the stream was started with (a chmod while open is applied after it). */
   streamMode?: number
+  /** mtime was set (utimens) after the last write: the stream's put stamps its own time. */
+  timesSet?: boolean
   /** Write-behind: spool writes queued in order; their first error is reported at flush. */
   tail: Promise<void>
   inFlight: number
@@ -125,6 +127,7 @@ export class Spools {
       s.size = Math.max(s.size, pos + len)
       s.dirty = true
       s.mtime = Date.now()
+      s.timesSet = false
       return len
     })
   }
@@ -188,7 +191,9 @@ export class Spools {
         s.stream = null
         // If the streamed upload fails, the spool still has every byte: upload that.
         if (await stream.end().then(() => true, () => false)) {
-          if (s.mode !== s.streamMode) await this.pfs.apply(s.repo, s.branch, [{ op: 'setattr', path: s.path, mode: s.mode }], { keepOpen: true })
+          if (s.mode !== s.streamMode || s.timesSet === true) {
+            await this.pfs.apply(s.repo, s.branch, [{ op: 'setattr', path: s.path, mode: s.mode, mtime: s.timesSet === true ? s.mtime : undefined }], { keepOpen: true })
+          }
           s.dirty = false
           this.onUpload(s.repo, s.branch)
           return
