@@ -81,6 +81,7 @@ export async function mountPfs (pfs: Pfs, dir: string, opts: MountOptions): Prom
         const done = await fs.commitAll(message)
         await new Promise<void>(resolve => fuse.unmount(() => resolve()))
         if (await isMountPoint(dir)) await lazyUnmount(dir)
+        await fsp.rm(opts.spoolDir, { recursive: true, force: true })
         return done
       })()
       return await stopping

@@ -85,6 +85,9 @@ export class Spools {
     await fsp.mkdir(this.dir, { recursive: true, mode: 0o700 })
     const file = path.join(this.dir, randomBytes(8).toString('hex'))
     const fh = await fsp.open(file, 'w+', 0o600)
+    // Unlinked at once: the bytes live as long as the handle, so even a SIGKILLed mount
+    // leaves nothing behind on disk.
+    await fsp.unlink(file)
     const fresh = o.truncate || o.create
     const s: Spool = {
       repo, branch, path: p, file, fh, size: fresh ? 0 : o.size, mode: o.mode, mtime: fresh ? Date.now() : o.mtime,
@@ -220,7 +223,6 @@ export class Spools {
       if (this.byPath.get(Spools.key(s.repo, s.branch, s.path)) === s) this.byPath.delete(Spools.key(s.repo, s.branch, s.path))
       await s.tail
       await s.fh.close().catch(() => {})
-      await fsp.rm(s.file, { force: true })
     }
   }
 
