@@ -63,7 +63,10 @@ export class PfsFs {
 
   private async view (mp: Extract<MountPath, { kind: 'view' }>, inCommits: boolean): Promise<View> {
     if (inCommits && !/^[0-9a-f]{4,32}$/.test(mp.rev)) throw new Errno(Fuse.ENOENT)
-    const r = await this.views.resolve(mp.repo, mp.rev)
+    // A name that is not a rev at all (`ls /pfs/r/a{b`) is simply not there.
+    const r = await this.views.resolve(mp.repo, mp.rev).catch(e => {
+      throw e instanceof PfsError && e.code === 'INVALID_ARGUMENT' ? new Errno(Fuse.ENOENT) : e
+    })
     return { repo: mp.repo, r, branch: inCommits ? null : r.branch, path: mp.path }
   }
 
@@ -71,6 +74,22 @@ export class PfsFs {
     const mp = parseMountPath(p)
     if (mp.kind !== 'view') throw new Errno(Fuse.EPERM)
     return await this.view(mp, p.split('/')[2] === COMMITS)
+  }
+
+  /**
+   * The view at a path and the spool open there, as of one moment. An upload that lands
+   * while the view is being resolved invalidates the views and then drops its spool:
+   * pairing "no spool" with the tree from before that upload would give the kernel an
+   * old size (an O_APPEND write then lands at the old end of the file) or a writer an
+   * old base (a lost update). So a view resolved across an invalidation is resolved again.
+   */
+  private async current (p: string): Promise<{ v: View, spool: Spool | undefined }> {
+    for (;;) {
+      const generation = this.views.generation
+      const v = await this.viewOf(p)
+      const spool = v.branch === null ? undefined : this.spools.get(v.repo, v.branch, v.path)
+      if (spool !== undefined || generation === this.views.generation) return { v, spool }
+    }
   }
 
   /** A view whose changes go to a branch, or EROFS. */
@@ -142,12 +161,9 @@ export class PfsFs {
     if (!(await this.repos()).has(mp.repo) && !(await this.repos(true)).has(mp.repo)) throw new Errno(Fuse.ENOENT)
     if (mp.kind === 'repo') return makeStat('dir', 0, 0o755, now, this.ids)
     if (mp.kind === 'commits') return makeStat('dir', 0, 0o555, now, this.ids)
-    const v = await this.view(mp, p.split('/')[2] === COMMITS)
+    const { v, spool: s } = await this.current(p)
     if (v.path === '') return makeStat('dir', 0, v.branch === null ? 0o555 : 0o755, v.r.commit?.finished ?? v.r.commit?.started ?? now, this.ids)
-    if (v.branch !== null) {
-      const s = this.spools.get(v.repo, v.branch, v.path)
-      if (s !== undefined) return makeStat('file', s.size, s.mode, s.mtime, this.ids)
-    }
+    if (s !== undefined) return makeStat('file', s.size, s.mode, s.mtime, this.ids)
     const info = await this.views.stat(v.repo, v.r.root, v.path)
     if (info === null) throw new Errno(Fuse.ENOENT)
     return statOf(info, this.ids)
@@ -191,9 +207,8 @@ export class PfsFs {
 
   async open (p: string, flags: number): Promise<number> {
     const write = (flags & O_ACCMODE) !== 0
-    const v = await this.viewOf(p)
+    const { v, spool } = await this.current(p)
     if (write && v.branch === null) throw new Errno(Fuse.EROFS)
-    const spool = v.branch === null ? undefined : this.spools.get(v.repo, v.branch, v.path)
     if (spool !== undefined) {
       spool.refs++
       if (write && (flags & O_TRUNC) !== 0) await this.spools.truncate(spool, 0)
@@ -250,13 +265,14 @@ export class PfsFs {
   async truncate (p: string, size: number, fd?: number): Promise<void> {
     const h = fd === undefined ? undefined : this.handles.get(fd)
     if (h !== undefined && 'spool' in h) { await this.spools.truncate(h.spool, size); return }
-    const v = await this.writable(p)
-    let s = this.spools.get(v.repo, v.branch, v.path)
-    if (s !== undefined) { await this.spools.truncate(s, size); return }
+    const { v, spool } = await this.current(p)
+    if (v.branch === null) throw new Errno(Fuse.EROFS)
+    if (v.path === '') throw new Errno(Fuse.EPERM)
+    if (spool !== undefined) { await this.spools.truncate(spool, size); return }
     const info = await this.views.stat(v.repo, v.r.root, v.path)
     if (info === null) throw new Errno(Fuse.ENOENT)
     if (info.kind === 'dir') throw new Errno(Fuse.EISDIR)
-    s = await this.spools.open(v.repo, v.branch, v.path, { baseRoot: v.r.root, size: info.size, mode: info.mode, mtime: info.mtime, truncate: size === 0, create: false })
+    const s = await this.spools.open(v.repo, v.branch, v.path, { baseRoot: v.r.root, size: info.size, mode: info.mode, mtime: info.mtime, truncate: size === 0, create: false })
     try {
       await this.spools.truncate(s, size)
     } finally {
