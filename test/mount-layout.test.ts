@@ -73,17 +73,18 @@ t.test('mkdir makes repos and branches; rmdir of either is not permitted', async
   t.ok((await pfsJson<RepoInfo[]>(m, ['repo', 'list'])).some(r => r.name === 'labels'), 'pfs repo list shows the new repo')
   t.equal((await m.sh('mkdir $M/labels/staging && ls $M/labels')).stdout, 'staging\n')
   t.same((await pfsJson<BranchInfo[]>(m, ['branch', 'list', 'labels'])).map(b => b.name), ['staging'], 'pfs branch list shows the new branch')
-  for (const dir of ['labels/staging', 'labels', 'images/master']) {
+  for (const dir of ['labels/staging', 'labels', 'images/master', 'images/.commits']) {
     const r = await m.sh(`rmdir $M/${dir}`)
     t.not(r.code, 0)
     t.match(r.stderr, /Operation not permitted/, `rmdir ${dir}: EPERM`)
   }
+  t.match((await m.sh('mv $M/labels/staging $M/labels/prod')).stderr, /Operation not permitted/, 'a branch folder cannot be renamed either')
   t.same((await pfsJson<BranchInfo[]>(m, ['branch', 'list', 'labels'])).map(b => b.name), ['staging'], 'the branch is still there')
   t.equal((await m.sh('cat $M/images/master/v.txt')).stdout, '4\n', 'and master keeps its files')
 })
 
 t.test('names that are not there are ENOENT', async t => {
-  for (const p of ['nope', 'images/nope', 'images/master~9', 'images/.commits/' + '0'.repeat(32), 'images/.commits/master', 'images/master/nope.txt', 'images/abcd0123']) {
+  for (const p of ['nope', 'images/nope', 'images/master~9', 'images/master@{2000-01-01}', 'images/.commits/' + '0'.repeat(32), 'images/.commits/master', 'images/master/nope.txt', 'images/abcd0123']) {
     const r = await m.sh(`ls "$M/${p}"`)
     t.not(r.code, 0)
     t.match(r.stderr, /No such file or directory/, `${p}: ENOENT`)
@@ -150,8 +151,11 @@ t.test('extended attributes name the commit, repo and branch behind a folder', a
   t.equal(open.finished, null, 'a session is open')
   t.equal((await xattrs(`${m.dir}/images/master`))['user.pfs.commit'], open.id, 'the branch folder names the open commit')
   t.equal((await m.pfs(['abort', 'images@master'])).code, 0)
-  const r = await python(m, 'import os, sys\ntry:\n  os.getxattr(sys.argv[1], "user.pfs.commit")\nexcept OSError as e:\n  print(e.errno)', [`${m.dir}/images/master/nope.txt`])
-  t.equal(r.stdout, '2\n', 'no attributes for a file that is not there (ENOENT)')
+  const errnoOf = async (p: string, name: string): Promise<string> =>
+    (await python(m, 'import os, sys, errno\ntry:\n  os.getxattr(sys.argv[1], sys.argv[2])\nexcept OSError as e:\n  print(errno.errorcode[e.errno])', [p, name])).stdout
+  t.equal(await errnoOf(`${m.dir}/images/master/nope.txt`, 'user.pfs.commit'), 'ENOENT\n', 'no attributes for a file that is not there')
+  t.equal(await errnoOf(`${m.dir}/images/master/v.txt`, 'user.other'), 'ENODATA\n', 'an attribute pfs does not keep')
+  t.equal(await errnoOf(`${m.dir}/images`, 'user.pfs.repo'), 'ENODATA\n', 'the repo folder names no commit')
 })
 
 t.test('df works on the mount', async t => {

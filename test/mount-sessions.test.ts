@@ -174,6 +174,12 @@ t.test('a stale mount left by a crash is cleared by the next mount', async t => 
   t.match(m.output(), /stale mount/, 'the new mount says it cleared the stale one')
   t.equal(await cat(m, 'images/master/a.txt'), 'safe\n', 'and works')
   t.equal(readFileSync('/proc/mounts', 'utf8').split('\n').filter(l => l.split(' ')[1] === m.dir).length, 1, 'mounted once, not stacked')
+  // pfs unmount clears a dead mount too.
+  await m.kill()
+  const r = await m.pfs(['unmount', m.dir])
+  t.equal(r.code, 0, r.stderr)
+  t.notOk(mountedAt(m.dir), 'pfs unmount cleared the dead mount')
+  t.equal((await m.sh('ls $M')).code, 0, 'the folder is a plain folder again')
 })
 
 t.test('SIGKILL mid-write: fsynced files are in the session, finished commits are intact', async t => {
@@ -202,6 +208,7 @@ t.test('SIGKILL mid-write: fsynced files are in the session, finished commits ar
   t.equal((await m.pfs(['cat', 'images@master:synced.txt'])).stdout, 'durable '.repeat(1000), 'the fsynced file survived with its bytes')
   t.ok((await branch(m, 'images', 'master'))?.open, 'in the open session')
   t.equal(await cat(m, 'images/master/synced.txt'), 'durable '.repeat(1000), 'and the mount shows it')
+  t.match((await m.pfs(['cat', 'images@master:unsynced.txt'])).stderr, /not found|no such/i, 'the file never closed nor fsynced is not there (not torn)')
   const [head] = await log(m, `images@${base.id}`)
   t.equal(head.id, base.id, 'the finished commit is intact')
   t.ok((await m.sh(`cmp $L/base.bin $M/images/.commits/${base.id}/base.bin`)).code === 0, 'with its bytes')

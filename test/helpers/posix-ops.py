@@ -7,6 +7,7 @@ an OSError prints its errno name (and exits 1) so both runs log the same line.
   seekread FILE SEED N                 N reads at random offsets; sha256 of what came back
   append FILE TEXT | ftrunc FILE | fsync FILE SEED | renameopen FROM TO
   utime FILE ATIME MTIME               creates FILE, sets both times (different ones)
+  unlinkopen FILE | replaceopen FILE OTHER   POSIX life of open files that go away
   rename A B | rmdir D | unlink F      the bare syscall, for exact errnos
   walk ROOT                            JSON: every entry below ROOT (type, mode, size,
                                        sha256, symlink target, mtime in seconds)
@@ -82,6 +83,28 @@ def renameopen(src, dst):
     os.write(fd, b'after rename\n')
     os.close(fd)
     print(open(dst).read().replace('\n', '|'), os.path.exists(src))
+
+
+def unlinkopen(path):
+    """A file unlinked while open stays readable and writable through its fd."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
+    os.write(fd, b'still here')
+    os.unlink(path)
+    os.write(fd, b', and more')
+    print(os.pread(fd, 100, 0).decode(), os.path.exists(path), sorted(os.listdir('.')) == sorted(n for n in os.listdir('.') if not n.startswith('.fuse_hidden')))
+    os.close(fd)
+
+
+def replaceopen(path, other):
+    """A reader of a file replaced by rename keeps reading the old content."""
+    with open(path, 'w') as f:
+        f.write('old content')
+    with open(other, 'w') as f:
+        f.write('new content')
+    fd = os.open(path, os.O_RDONLY)
+    os.rename(other, path)
+    print(os.pread(fd, 100, 0).decode(), open(path).read())
+    os.close(fd)
 
 
 def utime(path, atime, mtime):

@@ -63,5 +63,7 @@ step via-symlinks    cat link1 dirlink/sub2/b.txt
 step dangling-read   cat dangling
 step fsync           ops fsync synced.bin 12345
 step rename-open     ops renameopen inflight landed
+step unlink-open     ops unlinkopen doomed
+step replace-open    ops replaceopen victim usurper
 step read-back       ops seekread big.bin 7 30
 step listing         ls -AR
