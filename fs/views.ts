@@ -35,21 +35,29 @@ export class Views {
   private readonly resolved = new Map<string, { r: Resolved, at: number }>()
   private readonly stats = new Lru<FileInfo | null>(200_000)
   private readonly dirs = new Lru<string[]>(2_000)
+  private invalidations = 0
 
   constructor (readonly pfs: Pfs, private readonly ttlMs = 1000) {}
+
+  /** Bumped by every invalidate: a resolution fetched across one may predate the change. */
+  get generation (): number { return this.invalidations }
 
   async resolve (repo: string, rev: string): Promise<Resolved> {
     const key = `${repo}\0${rev}`
     const hit = this.resolved.get(key)
     if (hit !== undefined && (hit.at < 0 || Date.now() - hit.at < this.ttlMs)) return hit.r
+    const generation = this.generation
     const r = await this.pfs.resolve(repo, rev)
     const forever = COMMIT_ID_RE.test(rev) && r.commit?.finished != null
-    this.resolved.set(key, { r, at: forever ? -1 : Date.now() })
+    // Cached only if nothing changed meanwhile; otherwise an open right after a close
+    // could be served the state before it (a stale or, with the kernel's newer size, torn file).
+    if (forever || generation === this.generation) this.resolved.set(key, { r, at: forever ? -1 : Date.now() })
     return r
   }
 
   /** Forget resolutions of a repo (after this mount changed it, or a repo/branch appeared). */
   invalidate (repo?: string): void {
+    this.invalidations++
     if (repo === undefined) { this.resolved.clear(); return }
     for (const key of this.resolved.keys()) if (key.startsWith(`${repo}\0`)) this.resolved.delete(key)
   }
