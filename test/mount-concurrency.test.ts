@@ -149,3 +149,31 @@ for fd in fds:
   t.equal((await m.pfs(['ls', 'h@master'])).stdout.split('\n').filter(l => l.includes('fuse_hidden')).length, 0, 'the last commit holds no .fuse_hidden files either')
   t.equal((await m.pfs(['fsck'])).code, 0, 'fsck is clean')
 })
+
+t.test('a reader that opened a file before an append does not make the next append overwrite it', async t => {
+  const m = await mountPfs(t)
+  // The reader's handle still shows the file as it was when opened; its short read must
+  // not shrink what the kernel believes the file's size is, or the next O_APPEND write
+  // lands at the old end and the append before it is lost.
+  const r = await m.sh(`mkdir $M/ap $M/ap/master && python3 -c '
+import os
+p = os.environ["M"] + "/ap/master/log.txt"
+with open(p, "wb") as f: f.write(b"a" * 1000)
+reader = os.open(p, os.O_RDONLY)
+for chunk in (b"b" * 1000, b"c" * 1000):
+    fd = os.open(p, os.O_WRONLY | os.O_APPEND)
+    os.write(fd, chunk)
+    os.close(fd)
+    seen = os.pread(reader, 65536, 0)
+    print(len(seen), seen in (b"a" * 1000, b"a" * 1000 + b"b" * 1000, b"a" * 1000 + b"b" * 1000 + b"c" * 1000))
+os.close(reader)
+with open(p, "rb") as f: data = f.read()
+print(len(data), data == b"a" * 1000 + b"b" * 1000 + b"c" * 1000)
+'`)
+  t.equal(r.code, 0, 'the script ran', { stderr: r.stderr })
+  const lines = r.stdout.trim().split('\n')
+  t.match(lines[0], / True$/, 'the reader sees a version of the file')
+  t.equal(lines[2], '3000 True', 'both appends are in the file, in order', { output: r.stdout })
+  t.equal((await m.pfs(['commit', 'ap@master', '-m', 'appends'])).code, 0)
+  t.equal((await m.pfs(['cat', 'ap@master:log.txt'])).stdout, 'a'.repeat(1000) + 'b'.repeat(1000) + 'c'.repeat(1000), 'and in the commit')
+})

@@ -37,6 +37,19 @@ def sha(b):
     return hashlib.sha256(b).hexdigest()
 
 
+def keep(logpath, data):
+    """Every content written or read, by hash, next to the logs: the judge explains torn reads with them."""
+    h = sha(data)
+    d = os.path.join(os.path.dirname(logpath), 'blobs')
+    os.makedirs(d, exist_ok=True)
+    f = os.path.join(d, h)
+    if not os.path.exists(f):
+        with open(f + '.' + str(os.getpid()), 'wb') as out:
+            out.write(data)
+        os.rename(f + '.' + str(os.getpid()), f)
+    return h
+
+
 def writer(root, wid, logpath, until):
     rnd = random.Random(1000 + wid)
     log = open(logpath, 'w', buffering=1)
@@ -77,14 +90,14 @@ def writer(root, wid, logpath, until):
                 write_all(fd, data)
                 os.close(fd)
                 model[p] = data
-                emit(op=op, p=p, h=sha(data), t0=t0, t1=now())
+                emit(op=op, p=p, h=keep(logpath, data), n=len(data), t0=t0, t1=now())
             elif op == 'append':
                 extra = os.urandom(rnd.randrange(1, 8192))
                 fd = os.open(full, os.O_WRONLY | os.O_APPEND)
                 write_all(fd, extra)
                 os.close(fd)
                 model[p] += extra
-                emit(op=op, p=p, h=sha(model[p]), t0=t0, t1=now())
+                emit(op=op, p=p, h=keep(logpath, model[p]), n=len(model[p]), t0=t0, t1=now())
             elif op == 'rename':
                 others = [q for q in model if q != p]
                 dst = rnd.choice(others) if others and rnd.random() < 0.3 else new_name()
@@ -124,16 +137,16 @@ def list_walk(root):
     return files, 0, '\n'.join(errs)
 
 
-def read_one(root, p, use_cat):
+def read_one(root, p, use_cat, logpath):
     full = os.path.join(root, p)
     if use_cat:
         r = subprocess.run(['cat', full], capture_output=True)
         if r.returncode == 0:
-            return sha(r.stdout), None
+            return keep(logpath, r.stdout), None
         return None, 'ENOENT' if b'No such file' in r.stderr else r.stderr.decode().strip()
     try:
         with open(full, 'rb') as f:
-            return sha(f.read()), None
+            return keep(logpath, f.read()), None
     except FileNotFoundError:
         return None, 'ENOENT'
     except OSError as e:
@@ -156,7 +169,7 @@ def reader(root, rid, logpath, until):
         p = rnd.choice(files)
         use_cat = rnd.random() < 0.5
         t0 = now()
-        h, err = read_one(root, p, use_cat)
+        h, err = read_one(root, p, use_cat, logpath)
         log.write(json.dumps(dict(op='read', p=p, h=h, err=err, via='cat' if use_cat else 'read', t0=t0, t1=now())) + '\n')
         n += 1
     return 0
@@ -174,6 +187,26 @@ def hashes_under(d):
             full = os.path.join(base, n)
             with open(full, 'rb') as f:
                 out[os.path.relpath(full, d)] = sha(f.read())
+    return out
+
+
+def explain(blobs, r, evs):
+    """How a torn read relates to the versions of its path: its length, and for each
+    version the length and the first offset where they differ."""
+    def load(h):
+        try:
+            with open(os.path.join(blobs, h), 'rb') as f:
+                return f.read()
+        except OSError:
+            return None
+    got = load(r['h'])
+    out = dict(r, n=None if got is None else len(got), versions=[])
+    for a, b, h in evs:
+        v = None if h is None else load(h)
+        diff = None
+        if got is not None and v is not None:
+            diff = next((i for i in range(min(len(got), len(v))) if got[i] != v[i]), min(len(got), len(v)))
+        out['versions'].append(dict(t0=a, t1=b, h=h and h[:12], n=None if v is None else len(v), same_until=diff))
     return out
 
 
@@ -215,6 +248,7 @@ def judge(writer_logs, reader_logs, commit_dirs, final_dir):
              torn=[], stale=[], read_errors=[], unknown_names=[], ls_errors=[], commits=0, commit_files=0, commit_bad=[])
     read_ms = []
     for path in reader_logs:
+        blobs = os.path.join(os.path.dirname(path), 'blobs')
         for r in lines(path):
             if r['op'] == 'read':
                 read_ms.append((r['t1'] - r['t0']) / 1e6)
@@ -241,11 +275,11 @@ def judge(writer_logs, reader_logs, commit_dirs, final_dir):
             if h is None:
                 v['enoent'] += 1
                 if expected is not None:
-                    v['stale'].append(dict(r, expected=expected, why='ENOENT for a closed file'))
+                    v['stale'].append(dict(explain(blobs, r, evs), expected=expected, why='ENOENT for a closed file'))
             elif h not in versions[p]:
-                v['torn'].append(r)
+                v['torn'].append(explain(blobs, r, evs))
             elif h != expected:
-                v['stale'].append(dict(r, expected=expected, why='an older version'))
+                v['stale'].append(dict(explain(blobs, r, evs), expected=expected, why='an older version'))
             else:
                 v['ok'] += 1
     for d in commit_dirs:
