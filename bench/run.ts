@@ -14,11 +14,13 @@ import { benchSmallFiles } from './small-files.js'
 import { benchCommitScaling } from './commit-scaling.js'
 import { resticVersion } from './peers.js'
 import { type Ctx, type Row, SCALE, timed } from './measure.js'
+import { benchMount } from './mount.js'
 
 const BENCHES: Record<string, (ctx: Ctx) => Promise<Row[]>> = {
   put: benchPut,
   small: benchSmallFiles,
-  commit: benchCommitScaling
+  commit: benchCommitScaling,
+  mount: benchMount
 }
 
 async function main (): Promise<void> {
