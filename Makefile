@@ -26,7 +26,16 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-deps: sys-deps node_modules/.installed
+# fuse-native 2.2.6 with fs/patch-fuse-native.mjs applied (correct mtimes in utimens,
+# touch -m/-a, no JS round trip for security.* xattrs), rebuilt offline against the local
+# Node headers. If it cannot be built, the prebuilt binary is used and says so.
+FUSE_NODE := node_modules/fuse-native/build/Release/fuse.node
+$(FUSE_NODE): node_modules/.installed fs/patch-fuse-native.mjs
+	@node fs/patch-fuse-native.mjs && \
+	(cd node_modules/fuse-native && ../.bin/node-gyp rebuild --loglevel=error --nodedir="$$(dirname "$$(dirname "$$(command -v node)")")" >/dev/null) || \
+	{ echo "warning: could not rebuild fuse-native; file times set through the mount will be wrong" >&2; rm -rf node_modules/fuse-native/build; }
+
+deps: sys-deps node_modules/.installed $(FUSE_NODE)
 
 build: deps
 	npx tsc -p tsconfig.json

@@ -14,6 +14,8 @@ import { PfsFs, type FsOptions } from './operations.js'
 import { toErrno } from './errno.js'
 
 const run = promisify(execFile)
+/** How the (patched) binding passes UTIME_OMIT; see fs/patch-fuse-native.mjs. */
+const UTIME_OMIT = 2 ** 52 - 1
 
 export interface MountOptions extends FsOptions {
   allowOther?: boolean
@@ -125,7 +127,8 @@ function handlers (fs: PfsFs, log: (m: string) => void): Record<string, (...args
     link: (_a: string, _b: string, cb: Cb) => cb(Fuse.EPERM),
     chmod: (p: string, mode: number, cb: Cb) => call(cb, async () => await fs.setattr(p, { mode }), done),
     chown: (_p: string, _u: number, _g: number, cb: Cb) => cb(0),
-    utimens: (p: string, _atime: number, mtime: number, cb: Cb) => call(cb, async () => await fs.setattr(p, { mtime }), done),
+    // mtime 2^52-1 is UTIME_OMIT (`touch -a`): nothing to store, since atime is not kept.
+    utimens: (p: string, _atime: number, mtime: number, cb: Cb) => mtime >= UTIME_OMIT ? cb(0) : call(cb, async () => await fs.setattr(p, { mtime }), done),
     getxattr: (p: string, name: string, _pos: number, cb: Cb) => call(cb, async () => await fs.getxattr(p, name)),
     listxattr: (p: string, cb: Cb) => cb(0, fs.listxattr(p)),
     setxattr: (_p: string, _n: string, _v: Buffer, _pos: number, _f: number, cb: Cb) => cb(Fuse.EOPNOTSUPP),
