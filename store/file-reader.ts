@@ -7,7 +7,8 @@
 import type { ChunkReader, PlannedChunk } from './data-plane.js'
 import type { FileInfo } from './meta.js'
 
-const READ_AHEAD = 3
+/** Bytes fetched ahead of a sequential reader: enough chunk reads in flight to keep the disk busy. */
+const READ_AHEAD_BYTES = 16 << 20
 
 export class FileReader {
   private readonly starts: number[]
@@ -41,8 +42,10 @@ export class FileReader {
     const sequential = offset === this.lastEnd
     this.lastEnd = end
     if (sequential) {
-      for (let i = last + 1; i <= Math.min(last + READ_AHEAD, this.chunks.length - 1); i++) {
+      let ahead = 0
+      for (let i = last + 1; i < this.chunks.length && ahead < READ_AHEAD_BYTES; i++) {
         this.reader.read(this.chunks[i].id, this.chunks[i].loc).catch(() => {})
+        ahead += this.chunks[i].size
       }
     }
     const parts: Buffer[] = []

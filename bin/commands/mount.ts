@@ -18,7 +18,7 @@ export default defineCommand({
   builder: y => y
     .positional('dir', { type: 'string', describe: 'mount point (default /pfs, or ~/pfs when /pfs cannot be made)' })
     .option('idle-commit', { type: 'number', describe: 'commit a branch\'s session after this many seconds with no open writer and no change' })
-    .option('cache-size', { type: 'string', default: '128M', describe: 'memory for cached chunks (e.g. 512M, 2G)' })
+    .option('cache-size', { type: 'string', default: '32M', describe: 'memory for cached chunks (e.g. 512M, 2G); a local store is also cached by the kernel, so more helps most with a remote server or S3' })
     .option('allow-other', { type: 'boolean', default: false, describe: 'let other users see the mount (needs user_allow_other in /etc/fuse.conf)' })
     .example('pfs mount', 'then: ls /pfs; cd /pfs/images/master~3; cp x.png /pfs/images/master/')
     .example('pfs mount ~/data --idle-commit 60', 'commit a minute after the last write'),
