@@ -110,7 +110,7 @@ function handlers (fs: PfsFs, log: (m: string) => void): Record<string, (...args
     statfs: (_p: string, cb: Cb) => call(cb, async () => await fs.statfs()),
     create: (p: string, mode: number, cb: Cb) => call(cb, async () => await fs.create(p, mode)),
     open: (p: string, flags: number, cb: Cb) => call(cb, async () => await fs.open(p, flags)),
-    read: (_p: string, fd: number, buf: Buffer, len: number, pos: number, cb: Cb) => call(cb, async () => await fs.read(fd, buf, len, pos), bytes),
+    read: (p: string, fd: number, buf: Buffer, len: number, pos: number, cb: Cb) => call(cb, async () => await fs.read(p, fd, buf, len, pos), bytes),
     write: (_p: string, fd: number, buf: Buffer, len: number, pos: number, cb: Cb) => call(cb, async () => await fs.write(fd, buf, len, pos), bytes),
     flush: (_p: string, fd: number, cb: Cb) => call(cb, async () => await fs.flush(fd), done),
     // fuse-native passes (path, datasync, fd): the fd comes third here, unlike flush.

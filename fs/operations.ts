@@ -23,7 +23,13 @@ const XATTRS = ['user.pfs.commit', 'user.pfs.repo', 'user.pfs.branch']
 /** libfuse's name for a file unlinked or replaced while still open (see `hide`). */
 const HIDDEN = /\/\.fuse_hidden[0-9a-f]{16}$/
 
-type Handle = { spool: Spool, write: boolean } | { reader: FileReader }
+/**
+ * An open file. A reader in a branch folder (`root` set) follows the branch: the kernel
+ * keeps one size and one content per file, so every read must see the file as it is now
+ * (another writer's open spool, or the current tree), never a snapshot from open time.
+ * History readers and files unlinked while open keep the snapshot they opened.
+ */
+type Handle = { spool: Spool, write: boolean } | { reader: FileReader, root?: string }
 interface View { repo: string, r: Resolved, branch: string | null, path: string }
 
 export interface FsOptions {
@@ -221,7 +227,8 @@ export class PfsFs {
       const s = await this.spools.open(v.repo, v.branch as string, v.path, { baseRoot: v.r.root, size: info.size, mode: info.mode, mtime: info.mtime, truncate: (flags & O_TRUNC) !== 0, create: false })
       return this.handle({ spool: s, write: true })
     }
-    return this.handle({ reader: await this.pfs.openFile(v.repo, `tree:${v.r.root}`, v.path) })
+    const reader = await this.pfs.openFile(v.repo, `tree:${v.r.root}`, v.path)
+    return this.handle(v.branch === null ? { reader } : { reader, root: v.r.root })
   }
 
   private handle (h: Handle): number {
@@ -236,9 +243,17 @@ export class PfsFs {
     return h
   }
 
-  async read (fd: number, buf: Buffer, len: number, pos: number): Promise<number> {
+  async read (p: string, fd: number, buf: Buffer, len: number, pos: number): Promise<number> {
     const h = this.get(fd)
     if ('spool' in h) return await this.spools.read(h.spool, buf, len, pos)
+    if (h.root !== undefined && !HIDDEN.test(p)) {
+      const { v, spool } = await this.current(p)
+      if (spool !== undefined) return await this.spools.read(spool, buf, len, pos)
+      if (v.r.root !== h.root && await this.views.stat(v.repo, v.r.root, v.path) !== null) {
+        h.reader = await this.pfs.openFile(v.repo, `tree:${v.r.root}`, v.path)
+        h.root = v.r.root
+      }
+    }
     const data = await h.reader.read(pos, len)
     data.copy(buf)
     return data.length

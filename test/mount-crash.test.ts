@@ -1,6 +1,6 @@
 // kill -9 of the mount in the middle of writing, three times over: the store stays whole.
 // What was fsynced is there with its bytes, a file that was still being written is
-// absent or complete (never torn), fsck is clean, and the dead mount left no lock behind.
+// as of a close: absent, empty or complete (never torn), fsck is clean, and the dead mount left no lock behind.
 import t from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { mountPfs } from './helpers/mount.js'
@@ -69,15 +69,18 @@ while (b := src.read(1 << 20)):
       t.equal(check.stdout, synced.map(l => l + '\n').join(''), 'every fsynced file is there with its bytes', { stderr: check.stderr })
 
       const whole = async (where: string): Promise<string> => {
-        const r = await m.sh(`f=${where}; if [ ! -e "$f" ]; then echo absent; elif cmp -s "$f" big.src; then echo complete; else echo "torn: $(stat -c %s "$f") bytes"; fi`)
+        const r = await m.sh(`f=${where}; if [ ! -e "$f" ]; then echo absent; elif [ ! -s "$f" ]; then echo empty; elif cmp -s "$f" big.src; then echo complete; else echo "torn: $(stat -c %s "$f") bytes"; fi`)
         return r.stdout.trim()
       }
-      t.match(await whole(`$M/k/master/${big}`), /^(absent|complete)$/, 'the interrupted big file is absent or complete in the branch folder')
+      // dd opens the file, dup2()s it to stdout and closes the first fd: that close(2)
+      // puts the then-empty file into the session. So the file is in the state of its
+      // last close or fsync (absent, empty, or whole), never a partial length.
+      t.match(await whole(`$M/k/master/${big}`), /^(absent|empty|complete)$/, 'the interrupted big file is as of a close: absent, empty or complete, never torn, in the branch folder')
 
       const commit = await m.pfs(['commit', 'k@master', '-m', `after crash ${round}`])
       t.equal(commit.code, 0, 'pfs commit after the remount', { stderr: commit.stderr })
       const id = (JSON.parse((await m.pfs(['log', 'k', '-n', '1', '--json'])).stdout) as Array<{ id: string }>)[0].id
-      t.match(await whole(`$M/k/.commits/${id}/${big}`), /^(absent|complete)$/, 'and absent or complete in the commit')
+      t.match(await whole(`$M/k/.commits/${id}/${big}`), /^(absent|empty|complete)$/, 'and the same in the commit')
       const inCommit = await m.sh(`cd $M/k/.commits/${id} && sha256sum ${synced.map(l => l.split(' ')[0]).join(' ')} | awk '{print $2" "$1}'`)
       t.equal(inCommit.stdout, synced.map(l => l + '\n').join(''), 'the commit holds every fsynced file with its bytes', { stderr: inCommit.stderr })
       const [lastName, lastHash] = synced[synced.length - 1].split(' ')
