@@ -80,11 +80,13 @@ export async function mountPfs (pfs: Pfs, dir: string, opts: MountOptions): Prom
     fs,
     unmount: async (message = 'commit on unmount') => {
       stopping ??= (async () => {
-        const done = await fs.commitAll(message)
-        await new Promise<void>(resolve => fuse.unmount(() => resolve()))
-        if (await isMountPoint(dir)) await lazyUnmount(dir)
-        await fsp.rm(opts.spoolDir, { recursive: true, force: true })
-        return done
+        try {
+          return await fs.commitAll(message)
+        } finally {
+          await new Promise<void>(resolve => fuse.unmount(() => resolve()))
+          if (await isMountPoint(dir)) await lazyUnmount(dir)
+          await fsp.rm(opts.spoolDir, { recursive: true, force: true })
+        }
       })()
       return await stopping
     }
@@ -96,7 +98,9 @@ type Cb = (...args: unknown[]) => void
 /** fuse-native handlers: each runs an async PfsFs call and answers with its value or errno. */
 function handlers (fs: PfsFs, log: (m: string) => void): Record<string, (...args: any[]) => void> {
   const call = <T>(cb: Cb, fn: () => Promise<T>, ok: (cb: Cb, v: T) => void = (c, v) => c(0, v)): void => {
-    fn().then(v => ok(cb, v), e => cb(toErrno(e, log)))
+    // A reply that throws (a bad value refused by the binding) must not kill the mount:
+    // every open file's unsaved bytes live in this process.
+    fn().then(v => ok(cb, v), e => cb(toErrno(e, log))).catch(e => log(`pfs mount: could not answer a FUSE call: ${(e as Error)?.stack ?? String(e)}`))
   }
   const bytes = (cb: Cb, n: number): void => cb(n)
   const done = (cb: Cb): void => cb(0)

@@ -56,7 +56,7 @@ export class PfsFs {
 
   constructor (readonly pfs: Pfs, private readonly opts: FsOptions) {
     this.views = new Views(pfs)
-    this.spools = new Spools(pfs, opts.spoolDir, (repo, branch) => this.changed(repo, branch))
+    this.spools = new Spools(pfs, opts.spoolDir, (repo, branch) => this.changed(repo, branch), opts.log)
   }
 
   // ---- state helpers ----
@@ -144,16 +144,18 @@ export class PfsFs {
     for (const s of this.spools.all()) await this.spools.upload(s).catch(e => this.opts.log(`pfs mount: could not save ${s.repo}@${s.branch}:${s.path}: ${(e as Error).message}`))
     for (const t of this.idle.values()) clearTimeout(t)
     const done: string[] = []
-    for (const key of this.touched) {
+    for (const key of [...this.touched]) {
       const [repo, branch] = key.split('\0')
       try {
         const c = await this.pfs.finishCommit(repo, branch, { message })
         done.push(`${repo}@${branch} ${c.id.slice(0, 12)}`)
+        this.touched.delete(key)
       } catch (e) {
-        if (!(e instanceof PfsError && e.code === 'CONFLICT')) throw e
+        // CONFLICT: already committed (pfs commit). Anything else stays open and is said.
+        if (e instanceof PfsError && e.code === 'CONFLICT') this.touched.delete(key)
+        else this.opts.log(`pfs mount: could not commit ${repo}@${branch}: ${(e as Error).message}; its write session stays open`)
       }
     }
-    this.touched.clear()
     return done
   }
 
@@ -315,6 +317,8 @@ export class PfsFs {
     const info = await this.views.stat(v.repo, v.r.root, v.path)
     if (info === null) throw new Errno(Fuse.ENOENT)
     if (info.kind !== 'dir') throw new Errno(Fuse.ENOTDIR)
+    // Files created here and still open are not in the tree yet, but the folder is not empty.
+    if (this.spools.inDir(v.repo, v.branch, v.path).length > 0) throw new Errno(Fuse.ENOTEMPTY)
     await this.apply(v, [{ op: 'delete', path: v.path }])
   }
 

@@ -51,7 +51,12 @@ const WRITE_BEHIND = 32 << 20
 export class Spools {
   private readonly byPath = new Map<string, Spool>()
 
-  constructor (private readonly pfs: Pfs, private readonly dir: string, private readonly onUpload: (repo: string, branch: string) => void) {}
+  constructor (
+    private readonly pfs: Pfs,
+    private readonly dir: string,
+    private readonly onUpload: (repo: string, branch: string) => void,
+    private readonly log: (msg: string) => void = () => {}
+  ) {}
 
   static key (repo: string, branch: string, p: string): string { return `${repo}\0${branch}\0${p}` }
 
@@ -218,11 +223,18 @@ export class Spools {
     s.refs--
     if (s.refs > 0) return
     try {
-      await this.upload(s)
+      // The kernel ignores release errors, so a failed upload is retried once, then logged.
+      await this.upload(s).catch(async () => await this.upload(s))
+    } catch (e) {
+      this.log(`pfs mount: could not save ${s.repo}@${s.branch}:${s.path} when it was closed: ${(e as Error).message}`)
+      throw e
     } finally {
-      if (this.byPath.get(Spools.key(s.repo, s.branch, s.path)) === s) this.byPath.delete(Spools.key(s.repo, s.branch, s.path))
-      await s.tail
-      await s.fh.close().catch(() => {})
+      // Reopened while this release was uploading: the new opener owns the spool now.
+      if (s.refs === 0) {
+        if (this.byPath.get(Spools.key(s.repo, s.branch, s.path)) === s) this.byPath.delete(Spools.key(s.repo, s.branch, s.path))
+        await s.tail
+        await s.fh.close().catch(() => {})
+      }
     }
   }
 

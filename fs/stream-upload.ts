@@ -20,7 +20,12 @@ export class StreamUpload {
 
   constructor (pfs: Pfs, repo: string, branch: string, path: string, mode: number) {
     this.done = pfs.putFile(repo, branch, path, this.pieces(), { keepOpen: true, mode }).then(() => {})
-    this.done.catch(() => {}) // observed by whoever ends or cancels the stream
+    // A failed upload stops reading: wake a writer waiting for room, and take no more
+    // bytes (the spool has them all; the caller falls back to uploading it).
+    this.done.catch(e => {
+      this.error ??= e as Error
+      for (const f of this.space.splice(0)) f()
+    })
   }
 
   private async * pieces (): AsyncGenerator<Buffer> {
@@ -41,6 +46,7 @@ export class StreamUpload {
   /** Queues the bytes (the caller must not reuse the buffer); waits while too much is queued. */
   async push (b: Buffer): Promise<void> {
     while (this.queued >= MAX_QUEUED && this.error === undefined) await new Promise<void>(resolve => this.space.push(resolve))
+    if (this.error !== undefined) return
     this.queue.push(b)
     this.queued += b.length
     this.kick()

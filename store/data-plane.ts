@@ -61,6 +61,8 @@ export class ChunkWriter {
   private readonly inflight = new Set<Promise<void>>()
   private readonly limiter = new Limiter(WRITES_IN_FLIGHT)
   private out: NewObject[] = []
+  /** Keys this writer put deferred, made durable by `takeObjects`. */
+  private deferred: string[] = []
 
   constructor (
     private readonly meta: Pick<MetaApi, 'missing'>,
@@ -131,7 +133,9 @@ export class ChunkWriter {
     // Failed writes were reported by their writeStream; a failed pack flush is retried below.
     while (this.inflight.size > 0) await Promise.allSettled(this.inflight)
     // Standalone chunks were written deferred: one round of fsyncs makes them durable.
-    await this.objects.sync?.()
+    const deferred = this.deferred
+    this.deferred = []
+    await this.objects.sync?.(deferred)
     const packed = await this.pack.flush()
     for (const p of packed) this.out.push({ id: p.id, loc: p.loc })
     const out = this.out
@@ -180,6 +184,7 @@ export class ChunkWriter {
     const key = chunkKey(id)
     try {
       await this.objects.put(key, data, { defer: true })
+      this.deferred.push(key)
     } catch (e) {
       this.written.delete(id) // not written after all: a later stream may retry it
       throw e

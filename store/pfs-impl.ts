@@ -82,7 +82,9 @@ export class PfsImpl implements Pfs {
         const group = pending
         pending = []
         const datas = await mapLimit(group, 16, async f => await fsp.readFile(path.join(local, f.rel)))
-        const refs = await writer.writeSmall(datas)
+        // A file that grew since the scan is no longer small: chunk it as a stream.
+        const refs = await writer.writeSmall(datas.map(d => d.length <= small ? d : Buffer.alloc(0)))
+        for (const [i, d] of datas.entries()) if (d.length > small) refs[i] = await writer.writeStream(once(d))
         group.forEach((f, i) => {
           ops.push({ op: 'put', path: joinPath(dest, f.rel), chunks: refs[i], mode: f.mode, mtime: f.mtime })
           bytes += datas[i].length

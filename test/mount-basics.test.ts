@@ -20,3 +20,13 @@ t.test('write through the mount, commit, and read both versions', async t => {
   t.match(ro.stderr, /Read-only file system/, 'history is read-only (EROFS)')
   t.match((await m.sh('cat $M/images/master/nope')).stderr, /No such file or directory/)
 })
+
+t.test('rmdir of a folder whose only file is still being written is ENOTEMPTY', async t => {
+  const m = await mountPfs(t)
+  await m.sh('mkdir -p $M/r && mkdir $M/r/master && mkdir $M/r/master/d')
+  const r = await m.sh('exec 3>$M/r/master/d/open.txt; echo partial >&3; rmdir $M/r/master/d; echo "rmdir=$?"; exec 3>&-; cat $M/r/master/d/open.txt')
+  t.match(r.stdout, /rmdir=1/, 'rmdir refused')
+  t.match(r.stderr, /Directory not empty/)
+  t.match(r.stdout, /partial/, 'the file is saved when closed')
+})
+

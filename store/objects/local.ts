@@ -57,9 +57,12 @@ export class LocalObjectStore implements ObjectStore {
    * Deferred objects: fsync them all (many at once: the disk merges them), rename each
    * into place, then fsync their folders. Only then is an object visible at its key.
    */
-  async sync (): Promise<void> {
-    const batch = this.pending
-    this.pending = []
+  async sync (keys?: string[]): Promise<void> {
+    // Each caller syncs its own objects: another writer's sync must not take (or, failing,
+    // delete) them, nor may a caller return while its objects are in someone else's batch.
+    const want = keys === undefined ? undefined : new Set(keys.map(k => this.file(k)))
+    const batch = want === undefined ? this.pending : this.pending.filter(p => want.has(p.dest))
+    this.pending = want === undefined ? [] : this.pending.filter(p => !want.has(p.dest))
     if (batch.length === 0) return
     try {
       const queue = [...batch]

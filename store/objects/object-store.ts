@@ -20,8 +20,8 @@ export interface ObjectStore {
   /** A short description for messages, e.g. `local:/root/.pfs/objects`. */
   readonly description: string
   put (key: string, data: Uint8Array, opts?: { defer?: boolean }): Promise<void>
-  /** Makes every deferred put visible and durable. */
-  sync? (): Promise<void>
+  /** Makes deferred puts visible and durable: those of `keys`, or all of them. */
+  sync? (keys?: string[]): Promise<void>
   get (key: string): Promise<Buffer>
   getRange (key: string, offset: number, length: number): Promise<Buffer>
   has (key: string): Promise<boolean>

@@ -40,6 +40,19 @@ export function objectStoreSuite (t: Test, name: string, make: () => Promise<Obj
     await s.sync?.()
   })
 
+  withStore('sync(keys) makes only those deferred puts durable; another caller\'s stay pending', async (t, s) => {
+    if (s.sync === undefined) { t.pass('this store has no deferred puts'); return }
+    const a = { key: 'chunks/aa/mine', data: randomBytes(1000) }
+    const b = { key: 'chunks/bb/theirs', data: randomBytes(1000) }
+    await s.put(a.key, a.data, { defer: true })
+    await s.put(b.key, b.data, { defer: true })
+    await s.sync([a.key])
+    t.ok((await s.get(a.key)).equals(a.data), 'the caller\'s own object is there')
+    t.equal(await s.has(b.key), false, 'the other writer\'s object is left to its own sync')
+    await s.sync([b.key])
+    t.ok((await s.get(b.key)).equals(b.data))
+  })
+
   withStore('an object put is read back whole and by range', async (t, s) => {
     const data = randomBytes(100_000)
     await s.put('chunks/ab/abc', data)
