@@ -154,7 +154,7 @@ export class PfsImpl implements Pfs {
     const root = await this.meta.stat(repo, rev, src)
     const tick = throttle(opts.onProgress)
     const out = { files: 0, bytes: 0 }
-    const total = root.kind === 'dir' ? root.size : root.size
+    const total = root.size
     const fetch = async (rel: string, info: { kind: string, mode: number, mtime: number, target?: string }, to: string): Promise<void> => {
       if (info.kind === 'dir') {
         await fsp.mkdir(to, { recursive: true })

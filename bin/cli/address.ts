@@ -70,6 +70,13 @@ export function noPath (a: Address): void {
   if (a.path !== undefined) throw invalidArgument(`'${a.text}' should not name a path; write ${a.repo}@${a.rev ?? '<rev>'}`, { address: a.text })
 }
 
+/** `repo@branch`, as the session and branch commands take it: a branch and no path. */
+export function parseBranch (text: string): { repo: string, branch: string } {
+  const a = parseAddress(text)
+  noPath(a)
+  return { repo: a.repo, branch: needBranch(a) }
+}
+
 export function formatAddress (repo: string, rev?: string | null, path?: string): string {
   return `${repo}${rev ? '@' + rev : ''}${path !== undefined ? ':' + path : ''}`
 }

@@ -1,7 +1,7 @@
 /** `pfs abort repo@branch`: discards the branch's open commit. */
 import { defineCommand } from '../cli/command.js'
 import { withPfs } from '../cli/session.js'
-import { parseAddress, needBranch, noPath } from '../cli/address.js'
+import { parseBranch } from '../cli/address.js'
 import { json, line } from '../cli/output.js'
 
 export default defineCommand({
@@ -11,11 +11,9 @@ export default defineCommand({
     .positional('branch', { type: 'string', demandOption: true, describe: 'repo@branch' })
     .example('pfs abort images@master', ''),
   handler: async argv => {
-    const a = parseAddress(argv.branch)
-    noPath(a)
-    const branch = needBranch(a)
-    await withPfs(argv, pfs => pfs.abortCommit(a.repo, branch))
-    if (argv.json) return await json({ repo: a.repo, branch, aborted: true })
-    await line(`aborted the open commit of ${a.repo}@${branch}`)
+    const { repo, branch } = parseBranch(argv.branch)
+    await withPfs(argv, pfs => pfs.abortCommit(repo, branch))
+    if (argv.json) return await json({ repo: repo, branch, aborted: true })
+    await line(`aborted the open commit of ${repo}@${branch}`)
   }
 })

@@ -1,7 +1,7 @@
 /** `pfs branch create|list|delete`: branches of a repository. */
 import { defineCommand, defineGroup } from '../cli/command.js'
 import { withPfs } from '../cli/session.js'
-import { parseAddress, needBranch, noPath } from '../cli/address.js'
+import { parseBranch } from '../cli/address.js'
 import { json, line, table, shortId, time } from '../cli/output.js'
 
 const create = defineCommand({
@@ -13,9 +13,8 @@ const create = defineCommand({
     .example('pfs branch create images@dev --from master', 'dev starts where master is')
     .example('pfs branch create images@staging', 'an empty branch'),
   handler: async argv => {
-    const a = parseAddress(argv.branch)
-    noPath(a)
-    const b = await withPfs(argv, pfs => pfs.createBranch(a.repo, needBranch(a), { from: argv.from }))
+    const { repo, branch } = parseBranch(argv.branch)
+    const b = await withPfs(argv, pfs => pfs.createBranch(repo, branch, { from: argv.from }))
     if (argv.json) return await json(b)
     await line(`created branch ${b.repo}@${b.name}${b.head ? ` at ${shortId(b.head)}` : ''}`)
   }
@@ -43,12 +42,10 @@ const remove = defineCommand({
     .positional('branch', { type: 'string', demandOption: true, describe: 'repo@branch' })
     .example('pfs branch delete images@dev', ''),
   handler: async argv => {
-    const a = parseAddress(argv.branch)
-    noPath(a)
-    const branch = needBranch(a)
-    await withPfs(argv, pfs => pfs.deleteBranch(a.repo, branch))
-    if (argv.json) return await json({ repo: a.repo, branch, deleted: true })
-    await line(`deleted branch ${a.repo}@${branch}`)
+    const { repo, branch } = parseBranch(argv.branch)
+    await withPfs(argv, pfs => pfs.deleteBranch(repo, branch))
+    if (argv.json) return await json({ repo, branch, deleted: true })
+    await line(`deleted branch ${repo}@${branch}`)
   }
 })
 

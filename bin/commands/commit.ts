@@ -1,7 +1,7 @@
 /** `pfs commit repo@branch [-m msg]`: closes the write session into an immutable commit. */
 import { defineCommand } from '../cli/command.js'
 import { withPfs } from '../cli/session.js'
-import { parseAddress, needBranch, noPath } from '../cli/address.js'
+import { parseBranch } from '../cli/address.js'
 import { json, line, shortId, size } from '../cli/output.js'
 
 export default defineCommand({
@@ -12,11 +12,9 @@ export default defineCommand({
     .option('message', { alias: 'm', type: 'string', describe: 'commit message (replaces the one given to start)' })
     .example('pfs commit images@master -m "add October"', ''),
   handler: async argv => {
-    const a = parseAddress(argv.branch)
-    noPath(a)
-    const branch = needBranch(a)
-    const c = await withPfs(argv, pfs => pfs.finishCommit(a.repo, branch, { message: argv.message }))
+    const { repo, branch } = parseBranch(argv.branch)
+    const c = await withPfs(argv, pfs => pfs.finishCommit(repo, branch, { message: argv.message }))
     if (argv.json) return await json(c)
-    await line(`committed ${shortId(c.id)} on ${a.repo}@${branch} (${size(c.size)})`)
+    await line(`committed ${shortId(c.id)} on ${repo}@${branch} (${size(c.size)})`)
   }
 })

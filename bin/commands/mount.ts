@@ -30,22 +30,19 @@ export default defineCommand({
     const { storeDir, socketPath, openPfs } = await import('../../store/open.js')
     const { probeServer } = await import('../../store/client.js')
     const { mountPfs } = await import('../../fs/mount.js')
+    const { ownStore, stderrLog } = await import('../cli/own-store.js')
     const store = storeDir({ store: argv.store })
-    const log = (m: string): void => { process.stderr.write(m.endsWith('\n') ? m : m + '\n') }
     let pfs: Pfs
     let closeServer = async (): Promise<void> => {}
     let onChange: ((f: (repo: string) => void) => void) | undefined
     if (argv.server !== undefined || process.env.PFS_SERVER !== undefined || await probeServer(socketPath(store))) {
       pfs = await openPfs({ store, server: argv.server, token: argv.token, cacheBytes })
     } else {
-      const { openEngine } = await import('../../store/engine.js')
-      const { serve } = await import('../../store/server.js')
       const { createPfs } = await import('../../store/pfs-impl.js')
-      const engine = await openEngine(store, { command: `mount ${dir}` })
-      const server = await serve(engine, { socketPath: socketPath(store), log }).catch(async e => { await engine.close(); throw e })
-      pfs = createPfs(engine, engine.objects, await engine.config(), 'embedded', { cacheBytes })
+      const { engine, close } = await ownStore(store, { command: `mount ${dir}` })
+      pfs = createPfs(engine, engine.objects, engine.storeConfig, 'embedded', { cacheBytes })
       onChange = f => engine.events.on('change', f)
-      closeServer = async () => { await server.close(); await engine.close() }
+      closeServer = close
     }
     try {
       const m = await mountPfs(pfs, dir, {
@@ -53,7 +50,7 @@ export default defineCommand({
         statfsPath: store,
         idleCommitMs: idle === undefined ? undefined : idle * 1000,
         allowOther: argv.allowOther,
-        log
+        log: stderrLog
       })
       onChange?.(repo => m.fs.invalidate(repo))
       await recordMount({ pid: process.pid, dir, store })

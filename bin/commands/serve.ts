@@ -20,21 +20,16 @@ export default defineCommand({
     .example('pfs serve --listen 0.0.0.0:7070', 'a token is generated, saved to <store>/token and printed'),
   handler: async argv => {
     const listen = argv.listen === undefined ? undefined : parseListen(argv.listen)
-    // Loaded here so that other commands never load the engine through this module.
-    const { openEngine } = await import('../../store/engine.js')
-    const { serve } = await import('../../store/server.js')
-    const { storeDir, socketPath } = await import('../../store/open.js')
+    const { storeDir } = await import('../../store/open.js')
+    const { ownStore } = await import('../cli/own-store.js')
     const store = storeDir({ store: argv.store })
-    const engine = await openEngine(store)
-    let server
+    let token: string | undefined
+    const { server, close } = await ownStore(store, {
+      listen,
+      // Only once the store is ours: a second server must not replace a running one's token.
+      token: async () => (token = listen === undefined ? undefined : argv.token ?? await newToken(store))
+    })
     try {
-      const token = listen === undefined ? undefined : argv.token ?? await newToken(store)
-      server = await serve(engine, {
-        socketPath: socketPath(store),
-        listen,
-        token,
-        log: msg => process.stderr.write(msg.endsWith('\n') ? msg : msg + '\n')
-      })
       const url = server.address ? `http://${hostPort(server.address.host, server.address.port)}` : undefined
       if (argv.json) {
         await json({ store, socket: server.socketPath, url, token: token !== argv.token ? token : undefined })
@@ -45,8 +40,7 @@ export default defineCommand({
       await stopSignal()
       process.stderr.write('pfs: stopping\n')
     } finally {
-      await server?.close()
-      await engine.close()
+      await close()
     }
   }
 })

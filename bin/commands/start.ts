@@ -1,7 +1,7 @@
 /** `pfs start repo@branch [-m msg]`: opens the branch's write session (an open commit). */
 import { defineCommand } from '../cli/command.js'
 import { withPfs } from '../cli/session.js'
-import { parseAddress, needBranch, noPath } from '../cli/address.js'
+import { parseBranch } from '../cli/address.js'
 import { json, line, shortId } from '../cli/output.js'
 
 export default defineCommand({
@@ -13,11 +13,9 @@ export default defineCommand({
     .example('pfs start images@master -m "add October"', '')
     .example('pfs start images@master && pfs put images@master ./oct && pfs commit images@master', 'many changes, one commit'),
   handler: async argv => {
-    const a = parseAddress(argv.branch)
-    noPath(a)
-    const branch = needBranch(a)
-    const c = await withPfs(argv, pfs => pfs.startCommit(a.repo, branch, { message: argv.message }))
+    const { repo, branch } = parseBranch(argv.branch)
+    const c = await withPfs(argv, pfs => pfs.startCommit(repo, branch, { message: argv.message }))
     if (argv.json) return await json(c)
-    await line(`started commit ${shortId(c.id)} on ${a.repo}@${branch}`)
+    await line(`started commit ${shortId(c.id)} on ${repo}@${branch}`)
   }
 })
