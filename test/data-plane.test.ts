@@ -1,6 +1,7 @@
 import t, { type Test } from 'tap'
 import { createHash, randomBytes } from 'node:crypto'
 import { LocalObjectStore } from '../store/objects/local.js'
+import { bytes } from './helpers/store-checks.js'
 import { ChunkReader, ChunkWriter, type PlannedChunk } from '../store/data-plane.js'
 import { chunkKey } from '../store/pack.js'
 import { DEFAULT_CHUNKING } from '../store/chunker.js'
@@ -123,17 +124,10 @@ t.test('a failing object store fails writeStream', async t => {
 })
 
 /** A 2 MiB file written and registered, and its read plan. */
-/** Deterministic pseudo-random bytes (SHA-256 in counter mode). */
-function seeded (size: number, seed: number): Buffer {
-  const out = Buffer.alloc(size)
-  for (let i = 0, n = 0; i < size; i += 32, n++) createHash('sha256').update(`${seed}:${n}`).digest().copy(out, i)
-  return out
-}
-
 async function stored (t: Test, cfg = config()): Promise<{ data: Buffer, chunks: PlannedChunk[], objects: ObjectStore }> {
   const { objects, index, writer } = await setup(t, cfg)
   // Seeded, so the file always has chunks on both sides of the pack threshold.
-  const data = seeded(2 * MiB + 123, 7)
+  const data = bytes(2 * MiB + 123, 7)
   const refs = await writer.writeStream(pieces(data))
   index.register(await writer.takeObjects())
   return { data, chunks: plan(index, refs), objects }

@@ -34,18 +34,8 @@ export async function tmpStore (t: Test, kind: StoreKind = 'embedded', opts: Eng
   return Object.assign(pfs, { dir })
 }
 
-/** Deterministic pseudo-random bytes (xorshift), fast enough for hundreds of MiB. */
-export function randomData (size: number, seed = 1): Buffer {
-  const buf = Buffer.allocUnsafe(size)
-  let x = (seed * 2654435761) >>> 0 || 1
-  let i = 0
-  for (; i + 4 <= size; i += 4) {
-    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0
-    buf.writeUInt32LE(x, i)
-  }
-  for (; i < size; i++) { x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0; buf[i] = x & 0xff }
-  return buf
-}
+/** Deterministic pseudo-random bytes: one generator for every test. */
+export { bytes as randomData } from './store-checks.js'
 
 export async function * pieces (buf: Buffer, size = 65_521): AsyncGenerator<Buffer> {
   for (let i = 0; i < buf.length; i += size) yield buf.subarray(i, i + size)
