@@ -5,7 +5,7 @@ import { publicCommit } from './engine.js'
 import { type CommitRec, type BranchRec, k, range } from './index-db.js'
 import { parseRev, COMMIT_PREFIX_RE, TREE_REV_RE } from './revs.js'
 import { normPath } from './names.js'
-import { entryAt, listDir, walkDir, diffTrees, info, clampLimit } from './engine-read.js'
+import { entryAt, listDir, walkDir, diffTrees, info, clampLimit } from './tree-walk.js'
 import { EMPTY_TREE } from './codec.js'
 import { PfsError, notFound, corrupt } from './errors.js'
 

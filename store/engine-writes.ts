@@ -10,7 +10,7 @@ import { type BranchRec, type CommitRec, type BatchOp, type ObjRec, k, getMany, 
 import { type TreeEntry, INLINE_CHUNKS, chunksDigest, EMPTY_TREE } from './codec.js'
 import { MutableTree } from './mutable-tree.js'
 import { packOps } from './node-store.js'
-import { entryAt, rootEntry } from './engine-read.js'
+import { entryAt, rootEntry } from './tree-walk.js'
 import { checkRefName, normPath } from './names.js'
 import { journal, type JournalEvent } from './journal.js'
 import { conflict, invalidArgument } from './errors.js'

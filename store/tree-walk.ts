@@ -1,4 +1,4 @@
-/** Read-side operations of the engine: walking trees of a resolved commit. */
+/** Walking trees: entries by path, paged listings and walks, and diffs that skip equal subtrees. */
 import { type TreeEntry, type TreeNode, kindOf, EMPTY_TREE } from './codec.js'
 import { type NodeIO, lookupEntry, iterDir, dirStats } from './tree.js'
 import type { FileInfo, Page, Change } from './meta.js'
