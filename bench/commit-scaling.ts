@@ -14,9 +14,7 @@
  */
 import path from 'node:path'
 import { randomBytes } from 'node:crypto'
-import { openPfs } from '../store/open.js'
-import type { Pfs } from '../store/pfs.js'
-import type { ChunkRef, WriteOp } from '../store/meta.js'
+import { openPfs, type Pfs, type ChunkRef, type WriteOp } from '../store/index.js'
 import { type Ctx, type Row, scaled, timed, median, report, fmtRatio, fmtMs, dirBytes } from './measure.js'
 
 const BATCH = 20_000

@@ -6,8 +6,7 @@
 import { promises as fsp, createReadStream } from 'node:fs'
 import path from 'node:path'
 import { randomFillSync } from 'node:crypto'
-import { openPfs } from '../store/open.js'
-import type { WriteOp } from '../store/meta.js'
+import { openPfs, type WriteOp } from '../store/index.js'
 import { run } from './peers.js'
 import { MiB } from './measure.js'
 

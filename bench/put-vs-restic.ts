@@ -10,8 +10,7 @@
 import { promises as fsp } from 'node:fs'
 import path from 'node:path'
 import { randomBytes } from 'node:crypto'
-import { openPfs } from '../store/open.js'
-import type { Pfs } from '../store/pfs.js'
+import { openPfs, type Pfs } from '../store/index.js'
 import { Restic } from './peers.js'
 import {
   type Ctx, type Row, GiB, MiB, scaled, timed, median, report, fmtMiB, fmtRate, fmtRatio,

@@ -6,7 +6,7 @@
 import { promises as fsp } from 'node:fs'
 import path from 'node:path'
 import { randomBytes } from 'node:crypto'
-import { openPfs } from '../store/open.js'
+import { openPfs } from '../store/index.js'
 import { Restic } from './peers.js'
 import { type Ctx, type Row, scaled, timed, report, fmtRatio, syncDisk } from './measure.js'
 

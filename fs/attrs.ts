@@ -1,5 +1,5 @@
 /** stat(2) structures for FUSE from pfs entries. */
-import type { FileInfo } from '../store/meta.js'
+import type { FileInfo } from '../store/index.js'
 
 const S_IFDIR = 0o040000
 const S_IFREG = 0o100000

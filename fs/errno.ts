@@ -3,12 +3,11 @@
  * to the errno a POSIX program expects; anything else is a bug: EIO, and logged.
  */
 import Fuse from 'fuse-native'
-import { PfsError, type PfsErrorCode } from '../store/errors.js'
+import { PfsError, type PfsErrorCode } from '../store/index.js'
 
 const BY_CODE: Record<PfsErrorCode, number> = {
   NOT_FOUND: Fuse.ENOENT,
   EXISTS: Fuse.EEXIST,
-  READ_ONLY: Fuse.EROFS,
   INVALID_NAME: Fuse.EINVAL,
   INVALID_ARGUMENT: Fuse.EINVAL,
   AMBIGUOUS: Fuse.ENOENT,

@@ -3,14 +3,20 @@
  *   /                         the repos
  *   /<repo>                   its branches (and .commits)
  *   /<repo>/.commits          every commit id, newest first
- *   /<repo>/.commits/<id>/..  a commit, read-only
+ *   /<repo>/.commits/<id>/..  a commit, read-only (`history`)
  *   /<repo>/<rev>/...         a branch (writable) or any rev the CLI accepts (read-only)
  */
 export type MountPath =
   | { kind: 'root' }
   | { kind: 'repo', repo: string }
   | { kind: 'commits', repo: string }
-  | { kind: 'view', repo: string, rev: string, path: string }
+  | ViewPath
+
+/**
+ * A path inside a rev. `history` is true under `.commits/`, where every name is a commit
+ * and never a branch; elsewhere the rev decides once resolved (a branch is writable).
+ */
+export interface ViewPath { kind: 'view', repo: string, rev: string, path: string, history: boolean }
 
 export const COMMITS = '.commits'
 
@@ -21,13 +27,7 @@ export function parseMountPath (p: string): MountPath {
   if (parts.length === 1) return { kind: 'repo', repo }
   if (parts[1] === COMMITS) {
     if (parts.length === 2) return { kind: 'commits', repo }
-    return { kind: 'view', repo, rev: parts[2], path: parts.slice(3).join('/') }
+    return { kind: 'view', repo, rev: parts[2], path: parts.slice(3).join('/'), history: true }
   }
-  return { kind: 'view', repo, rev: parts[1], path: parts.slice(2).join('/') }
-}
-
-/** The parent folder and name of a path inside a view. */
-export function splitView (path: string): { dir: string, name: string } {
-  const i = path.lastIndexOf('/')
-  return i < 0 ? { dir: '', name: path } : { dir: path.slice(0, i), name: path.slice(i + 1) }
+  return { kind: 'view', repo, rev: parts[1], path: parts.slice(2).join('/'), history: false }
 }

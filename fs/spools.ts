@@ -9,15 +9,14 @@
 import { promises as fsp, createReadStream } from 'node:fs'
 import path from 'node:path'
 import { randomBytes } from 'node:crypto'
-import type { Pfs } from '../store/pfs.js'
-import { Mutex } from '../store/lock.js'
+import pLimit, { type LimitFunction } from 'p-limit'
+import type { Pfs } from '../store/index.js'
 import { StreamUpload } from './stream-upload.js'
 
 export interface Spool {
   repo: string
   branch: string
   path: string
-  file: string
   fh: fsp.FileHandle
   size: number
   mode: number
@@ -32,7 +31,8 @@ export interface Spool {
   detached: boolean
   /** Root tree the base content is read from, until loaded. */
   baseRoot: string
-  lock: Mutex
+  /** One spool operation at a time. */
+  lock: LimitFunction
   /** Appends streamed to the store as they come; null once anything else happened. */
   stream: StreamUpload | null | undefined
   /** Mode the stream was started with (a chmod while open is applied after it). */
@@ -95,8 +95,8 @@ export class Spools {
     await fsp.unlink(file)
     const fresh = o.truncate || o.create
     const s: Spool = {
-      repo, branch, path: p, file, fh, size: fresh ? 0 : o.size, mode: o.mode, mtime: fresh ? Date.now() : o.mtime,
-      dirty: fresh, loaded: fresh, refs: 1, detached: false, baseRoot: o.baseRoot, lock: new Mutex(), stream: fresh ? undefined : null, tail: Promise.resolve(), inFlight: 0
+      repo, branch, path: p, fh, size: fresh ? 0 : o.size, mode: o.mode, mtime: fresh ? Date.now() : o.mtime,
+      dirty: fresh, loaded: fresh, refs: 1, detached: false, baseRoot: o.baseRoot, lock: pLimit(1), stream: fresh ? undefined : null, tail: Promise.resolve(), inFlight: 0
     }
     this.byPath.set(Spools.key(repo, branch, p), s)
     return s
@@ -122,7 +122,7 @@ export class Spools {
    * Spool writes stay in order; a failure is reported by the next flush or fsync.
    */
   async write (s: Spool, buf: Buffer, len: number, pos: number): Promise<number> {
-    return await s.lock.run(async () => {
+    return await s.lock(async () => {
       await this.load(s)
       if (s.writeError !== undefined) throw s.writeError
       const copy = Buffer.from(buf.subarray(0, len))
@@ -147,7 +147,7 @@ export class Spools {
   }
 
   async read (s: Spool, buf: Buffer, len: number, pos: number): Promise<number> {
-    return await s.lock.run(async () => {
+    return await s.lock(async () => {
       if (!s.loaded) {
         const f = await this.pfs.openFile(s.repo, `tree:${s.baseRoot}`, s.path)
         const data = await f.read(pos, len)
@@ -177,7 +177,7 @@ export class Spools {
   }
 
   async truncate (s: Spool, size: number): Promise<void> {
-    await s.lock.run(async () => {
+    await s.lock(async () => {
       if (size !== s.size || s.stream !== undefined) this.stopStream(s)
       if (size > 0) await this.load(s)
       await this.settle(s)
@@ -191,7 +191,7 @@ export class Spools {
 
   /** Sends the spool's content to the branch's write session (opening one if needed). */
   async upload (s: Spool): Promise<void> {
-    await s.lock.run(async () => {
+    await s.lock(async () => {
       if (!s.dirty || s.detached) return
       await this.settle(s)
       if (s.stream !== undefined && s.stream !== null) {

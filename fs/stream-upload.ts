@@ -5,7 +5,7 @@
  * spool. The queue applies backpressure: memory stays flat whatever the file size.
  * Any non-sequential change cancels the stream and the spool is uploaded instead.
  */
-import type { Pfs } from '../store/pfs.js'
+import type { Pfs } from '../store/index.js'
 
 const MAX_QUEUED = 16 << 20
 

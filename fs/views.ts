@@ -6,35 +6,17 @@
  * - stats and folder listings are keyed by root tree hash, which is immutable, so they
  *   are never stale — a new branch state is simply a new root.
  */
-import type { Pfs } from '../store/pfs.js'
-import type { FileInfo, Resolved } from '../store/meta.js'
-import { PfsError } from '../store/errors.js'
-import { COMMIT_ID_RE } from '../store/revs.js'
+import { LRUCache } from 'lru-cache'
+import { type Pfs, type FileInfo, type Resolved, isPfsError, isCommitId } from '../store/index.js'
 
 const LIST_PAGE = 10_000
-
-class Lru<V> {
-  private readonly m = new Map<string, V>()
-  constructor (private readonly max: number) {}
-  get (k: string): V | undefined {
-    const v = this.m.get(k)
-    if (v !== undefined) { this.m.delete(k); this.m.set(k, v) }
-    return v
-  }
-
-  set (k: string, v: V): void {
-    this.m.delete(k)
-    this.m.set(k, v)
-    if (this.m.size > this.max) this.m.delete(this.m.keys().next().value as string)
-  }
-
-  clear (): void { this.m.clear() }
-}
+const NONE = { none: true } as const
 
 export class Views {
   private readonly resolved = new Map<string, { r: Resolved, at: number }>()
-  private readonly stats = new Lru<FileInfo | null>(200_000)
-  private readonly dirs = new Lru<string[]>(2_000)
+  /** null: nothing at that path. */
+  private readonly stats = new LRUCache<string, FileInfo | { none: true }>({ max: 200_000 })
+  private readonly dirs = new LRUCache<string, string[]>({ max: 2_000 })
   private invalidations = 0
 
   constructor (readonly pfs: Pfs, private readonly ttlMs = 1000) {}
@@ -48,7 +30,7 @@ export class Views {
     if (hit !== undefined && (hit.at < 0 || Date.now() - hit.at < this.ttlMs)) return hit.r
     const generation = this.generation
     const r = await this.pfs.resolve(repo, rev)
-    const forever = COMMIT_ID_RE.test(rev) && r.commit?.finished != null
+    const forever = isCommitId(rev) && r.commit?.finished != null
     // Cached only if nothing changed meanwhile; otherwise an open right after a close
     // could be served the state before it (a stale or, with the kernel's newer size, torn file).
     if (forever || generation === this.generation) this.resolved.set(key, { r, at: forever ? -1 : Date.now() })
@@ -66,15 +48,15 @@ export class Views {
   async stat (repo: string, root: string, path: string): Promise<FileInfo | null> {
     const key = `${root}\0${path}`
     const hit = this.stats.get(key)
-    if (hit !== undefined) return hit
+    if (hit !== undefined) return 'none' in hit ? null : hit
     let info: FileInfo | null
     try {
       info = await this.pfs.stat(repo, `tree:${root}`, path)
     } catch (e) {
-      if (!(e instanceof PfsError && (e.code === 'NOT_FOUND' || e.code === 'NOT_A_DIRECTORY'))) throw e
+      if (!(isPfsError(e, 'NOT_FOUND') || isPfsError(e, 'NOT_A_DIRECTORY'))) throw e
       info = null
     }
-    this.stats.set(key, info)
+    this.stats.set(key, info ?? NONE)
     return info
   }
 

@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap'
 import { createHash, randomBytes } from 'node:crypto'
-import { chunkStream, cut, DEFAULT_CHUNKING, GEAR, type ChunkParams } from '../store/chunker.js'
+import { chunkStream, cut, DEFAULT_CHUNKING, GEAR, type ChunkParams } from '../store/format/chunker.js'
 
 const SMALL: ChunkParams = { min: 4 * 1024, avg: 16 * 1024, max: 64 * 1024 }
 const MiB = 1024 * 1024

@@ -5,9 +5,9 @@
 import t, { type Test } from 'tap'
 import { PassThrough } from 'node:stream'
 import { pfsCli, type RunResult } from './helpers/cli.js'
-import { PfsError, notFound } from '../store/errors.js'
+import { PfsError, notFound } from '../store/api/errors.js'
 import { UsageError, describe, exitCodeFor, report } from '../bin/cli/errors.js'
-import { openEngine } from '../store/engine.js'
+import { openEngine } from '../store/engine/engine.js'
 
 const oneLineMistake = (t: Test, r: RunResult, re?: RegExp): void => {
   t.equal(r.code, 1, 'exit code 1')
@@ -81,9 +81,8 @@ t.test('a server that does not answer is exit 3, one line', async t => {
 t.test('an ambiguous commit prefix is one line, exit 1', async t => {
   const { run, store } = pfsCli(t)
   // Ids are random; make two that share a prefix by giving the engine our own ids.
-  const engine = await openEngine(store)
   let n = 0
-  engine.newCommitId = () => `abcd${String(n++).padStart(28, '0')}`
+  const engine = await openEngine(store, { newCommitId: () => `abcd${String(n++).padStart(28, '0')}` })
   await engine.createRepo('r')
   await engine.modify('r', 'master', [{ op: 'mkdir', path: 'a' }])
   await engine.modify('r', 'master', [{ op: 'mkdir', path: 'b' }])

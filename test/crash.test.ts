@@ -8,11 +8,11 @@ import { spawn } from 'node:child_process'
 import { existsSync, promises as fsp } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { openPfs } from '../store/open.js'
-import type { Pfs } from '../store/pfs.js'
+import type { Pfs } from '../store/api/pfs.js'
 import { tempDir, sha, SMALL_CHUNKS_CONFIG } from './helpers/store-checks.js'
 
 const WRITER = fileURLToPath(new URL('./helpers/crash-writer.mjs', import.meta.url))
-const BUILT = fileURLToPath(new URL('../dist/store/open.js', import.meta.url))
+const BUILT = fileURLToPath(new URL('../dist/store/index.js', import.meta.url))
 const ROUNDS = 24
 
 interface Reported { id: string, repo: string, branch: string, files: Record<string, string> }

@@ -7,11 +7,11 @@ import { existsSync, promises as fsp } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { openPfs } from '../store/open.js'
-import { PfsError } from '../store/errors.js'
+import { PfsError } from '../store/api/errors.js'
 import { tempDir, bytes, sha, SMALL_CHUNKS_CONFIG } from './helpers/store-checks.js'
 
 const HOLDER = fileURLToPath(new URL('./helpers/store-holder.mjs', import.meta.url))
-const BUILT = fileURLToPath(new URL('../dist/store/open.js', import.meta.url))
+const BUILT = fileURLToPath(new URL('../dist/store/index.js', import.meta.url))
 
 interface Proc { child: ChildProcessWithoutNullStreams, next: () => Promise<string>, exited: Promise<[number | null, string | null]>, stderr: () => string }
 

@@ -4,7 +4,7 @@
 import t from 'tap'
 import { mountPfs, type Mount } from './helpers/mount.js'
 import { pfsJson, python } from './helpers/mount-tools.js'
-import type { CommitInfo, BranchInfo, RepoInfo } from '../store/meta.js'
+import type { CommitInfo, BranchInfo, RepoInfo } from '../store/api/meta.js'
 
 const C = 'export LC_ALL=C; '
 let m: Mount

@@ -6,7 +6,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { mountPfs, type Mount } from './helpers/mount.js'
 import { pfsJson, PY } from './helpers/mount-tools.js'
-import type { CommitInfo } from '../store/meta.js'
+import type { CommitInfo } from '../store/api/meta.js'
 
 const OPS = fileURLToPath(new URL('./helpers/posix-ops.py', import.meta.url))
 // The operations, each logged; run in $D.
@@ -15,7 +15,7 @@ const STORY = fileURLToPath(new URL('./helpers/posix-story.sh', import.meta.url)
 // Only times a step set are compared (others are "when the step ran").
 const SET_TIMES = ['t1', 'brand-new', 'big.bin', 'full', 'kept-times']
 
-type Tree = Record<string, { mode: string, mtime: number, size?: number, sha256?: string, target?: string }>
+type Tree = Record<string, { mode: string, mtime?: number, size?: number, sha256?: string, target?: string }>
 
 let m: Mount
 

@@ -7,7 +7,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { mountPfs, type Mount } from './helpers/mount.js'
 import { pfsJson, pythonInBackground, until } from './helpers/mount-tools.js'
-import type { BranchInfo, CommitInfo, FileInfo } from '../store/meta.js'
+import type { BranchInfo, CommitInfo, FileInfo } from '../store/api/meta.js'
 
 /** A mount with repo `images` and its branch `master`, made through the mount. */
 async function withImages (t: Test, args: string[] = []): Promise<Mount> {

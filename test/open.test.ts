@@ -4,10 +4,11 @@ import t from 'tap'
 import os from 'node:os'
 import path from 'node:path'
 import { promises as fsp } from 'node:fs'
-import type { MetaApi, StoreConfig } from '../store/meta.js'
-import { openPfs, openObjectStore, storeDir, socketPath } from '../store/open.js'
+import type { MetaApi, StoreConfig } from '../store/api/meta.js'
+import { openPfs, storeDir, socketPath } from '../store/open.js'
+import { openObjectStore } from '../store/objects/open.js'
 import { LocalObjectStore } from '../store/objects/local.js'
-import { serve } from '../store/server.js'
+import { serve } from '../store/rpc/server.js'
 import { tmpDir } from './helpers/servers.js'
 
 /** A server stand-in that only describes its store. */
@@ -63,7 +64,7 @@ t.test('with a server answering on the store socket, commands talk to it', async
   const pfs = await openPfs({ store })
   t.teardown(() => pfs.close())
   t.equal(pfs.mode, 'remote')
-  t.equal(pfs.objects.description, `local:${path.join(store, 'objects')}`)
+  t.same(pfs.storeConfig.objects, { kind: 'local', path: path.join(store, 'objects') }, 'chunks are read from where the server says')
   t.equal(pfs.storeConfig.version, 'test')
 })
 

@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap'
 import { createHash, randomBytes } from 'node:crypto'
 import { LocalObjectStore } from '../store/objects/local.js'
-import { PackWriter, readPackIndex, chunkKey, packKey, type ObjectType } from '../store/pack.js'
+import { PackWriter, readPackIndex, chunkKey, packKey, type ObjectType } from '../store/format/pack.js'
 import type { ObjectStore } from '../store/objects/object-store.js'
 
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex')

@@ -4,7 +4,8 @@
 import t, { type Test } from 'tap'
 import path from 'node:path'
 import { promises as fsp } from 'node:fs'
-import type { Engine } from '../store/engine.js'
+import type { Engine } from '../store/engine/engine.js'
+import type { CommitInfo } from '../store/api/meta.js'
 import { testStore, bytes, dumpIndex, snapshot, tempDir, type TestStore } from './helpers/store-checks.js'
 
 const sleep = async (ms: number): Promise<void> => await new Promise(resolve => setTimeout(resolve, ms))
@@ -59,16 +60,26 @@ async function buildHistory (s: TestStore, t: Test): Promise<void> {
   await pfs.createRepo('quiet')
 }
 
+async function allCommits (e: Engine, repo: string): Promise<CommitInfo[]> {
+  const out: CommitInfo[] = []
+  let after: string | undefined
+  do {
+    const page = await e.listCommits(repo, { after })
+    out.push(...page.entries)
+    after = page.next
+  } while (after !== undefined)
+  return out
+}
+
 /** `branch@{date}` answers at, just before and just after every reflog entry. */
 async function historyAnswers (e: Engine): Promise<Record<string, string>> {
   const out: Record<string, string> = {}
   for (const r of await e.listRepos()) {
     for (const b of await e.listBranches(r.name)) {
+      // The reflog moves when the branch is made and at each of its commits.
+      const moves = [b.created, ...(await allCommits(e, r.name)).filter(c => c.branch === b.name && c.finished !== null).map(c => c.finished as number)]
       const times = new Set<number>()
-      for await (const [key] of e.db.iterator({ gt: `rl\x00${r.name}\x00${b.name}\x00`, lt: `rl\x00${r.name}\x00${b.name}\x01` })) {
-        const time = Number(key.split('\x00')[3])
-        for (const d of [-1, 0, 1]) times.add(time + d)
-      }
+      for (const time of moves) for (const d of [-1, 0, 1]) times.add(time + d)
       times.add(Date.parse('2999-01-01T00:00:00Z'))
       for (const at of [...times].sort()) {
         const rev = `${b.name}@{${new Date(at).toISOString()}}`

@@ -2,7 +2,7 @@
 // ops with the same times build the same trees (equal hashes), listings, diffs and errors.
 import t from 'tap'
 import { tmpStore, randomData } from './helpers/stores.js'
-import type { Pfs } from '../store/pfs.js'
+import type { Pfs } from '../store/api/pfs.js'
 
 async function story (pfs: Pfs): Promise<unknown[]> {
   const out: unknown[] = []

@@ -7,8 +7,7 @@
  * (store/revs.ts); here it is only cut out. The path is normalized (`a//b/./c` → `a/b/c`,
  * leading `/` dropped) and may not climb out of the repo with `..`.
  */
-import { invalidArgument } from '../../store/errors.js'
-import { normPath } from '../../store/names.js'
+import { invalidArgument, normPath } from '../../store/index.js'
 
 export interface Address {
   repo: string

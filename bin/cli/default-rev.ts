@@ -2,8 +2,7 @@
  * `pfs log images` and `pfs ls images` read `master` when the repo has one; otherwise the
  * user must say which branch, and the error lists them.
  */
-import { invalidArgument } from '../../store/errors.js'
-import type { Pfs } from '../../store/pfs.js'
+import { invalidArgument, type Pfs } from '../../store/index.js'
 import type { Address } from './address.js'
 
 export const DEFAULT_BRANCH = 'master'

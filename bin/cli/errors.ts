@@ -12,7 +12,7 @@
  * A user's mistake is always one line on stderr starting with `pfs: ` and never shows a
  * stack trace (set PFS_DEBUG=1 to see one anyway).
  */
-import { PfsError, printable } from '../../store/errors.js'
+import { PfsError, printable } from '../../store/index.js'
 
 export const EXIT = { OK: 0, USER: 1, BUG: 2, RETRY: 3 } as const
 

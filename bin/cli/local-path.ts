@@ -4,7 +4,7 @@
  */
 import { promises as fsp, type Stats } from 'node:fs'
 import path from 'node:path'
-import { notFound, invalidArgument } from '../../store/errors.js'
+import { notFound, invalidArgument } from '../../store/index.js'
 
 /** Stats a local file or folder the user named; NOT_FOUND "local file 'x' not found". */
 export async function statLocal (p: string): Promise<Stats> {

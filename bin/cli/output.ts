@@ -5,7 +5,7 @@
  */
 import { once } from 'node:events'
 import type { Readable } from 'node:stream'
-import type { EntryKind } from '../../store/meta.js'
+import type { EntryKind } from '../../store/index.js'
 
 /** Writes to stdout, waiting when the reader is slower than us. */
 export async function write (text: string | Uint8Array): Promise<void> {
@@ -112,4 +112,9 @@ export function exitQuietlyOnEpipe (): void {
     if (e.code === 'EPIPE') process.exit(0)
     throw e
   })
+}
+
+/** One line to stderr: the `log` handed to the server and the mount. */
+export function stderrLog (m: string): void {
+  process.stderr.write(m.endsWith('\n') ? m : m + '\n')
 }

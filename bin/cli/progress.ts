@@ -4,7 +4,7 @@
  * when PFS_NO_PROGRESS_IN_TESTS is set. At most ~10 updates a second; the line is
  * cleared at the end so that it never mixes with the command's output.
  */
-import type { Progress } from '../../store/meta.js'
+import type { Progress } from '../../store/index.js'
 import { size } from './output.js'
 
 export interface ProgressLine {

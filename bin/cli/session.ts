@@ -3,24 +3,13 @@
  * folder itself (openPfs decides). Every handler goes through `withPfs`, which closes the
  * store afterwards whatever happens.
  */
-import type { Pfs } from '../../store/pfs.js'
+import type { Pfs } from '../../store/index.js'
 import type { GlobalArgs } from './command.js'
 
-export type Opener = (opts: { store?: string, server?: string, token?: string }) => Promise<Pfs>
-
-// Loaded on first use, so `pfs --help` and usage errors never load the store.
-let opener: Opener = async opts => {
-  const { openPfs } = await import('../../store/open.js')
-  return await openPfs(opts)
-}
-
-/** Replaces how the store is opened (tests, embedding). */
-export function useOpener (o: Opener): void {
-  opener = o
-}
-
 export async function withPfs<T> (argv: GlobalArgs, fn: (pfs: Pfs) => Promise<T>): Promise<T> {
-  const pfs = await opener({ store: argv.store, server: argv.server, token: argv.token })
+  // Loaded on first use, so `pfs --help` and usage errors never load the store.
+  const { openPfs } = await import('../../store/index.js')
+  const pfs = await openPfs({ store: argv.store, server: argv.server, token: argv.token })
   try {
     return await fn(pfs)
   } finally {

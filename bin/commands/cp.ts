@@ -2,7 +2,7 @@
  * `pfs cp repo@rev:path repo@branch:path`: copies a file or folder of any commit into a
  * branch. Only metadata changes: the copy shares every chunk with the original.
  */
-import { joinPath } from '../../store/names.js'
+import { joinPath } from '../../store/index.js'
 import { defineCommand } from '../cli/command.js'
 import { withPfs } from '../cli/session.js'
 import { parseAddress, needRev, needBranch, needPath, formatAddress } from '../cli/address.js'

@@ -2,8 +2,7 @@
  * `pfs diff repo@revA [repo@revB]`: what changed, like `git diff --name-status`. One rev:
  * against its parent. Two: from A to B. A path on the first address narrows it.
  */
-import { invalidArgument } from '../../store/errors.js'
-import type { Change } from '../../store/meta.js'
+import { invalidArgument, type Change } from '../../store/index.js'
 import { defineCommand } from '../cli/command.js'
 import { withPfs } from '../cli/session.js'
 import { parseAddress, needRev } from '../cli/address.js'

@@ -3,7 +3,7 @@
  * listing the problems if there are any. `--rebuild-index` first rebuilds the LevelDB
  * index from the object store alone.
  */
-import { corrupt } from '../../store/errors.js'
+import { corrupt } from '../../store/index.js'
 import { defineCommand } from '../cli/command.js'
 import { withPfs } from '../cli/session.js'
 import { progressLine } from '../cli/progress.js'

@@ -2,7 +2,7 @@
  * `pfs inspect repo@rev`: everything about one commit, with full ids.
  * `pfs inspect repo@rev:path`: one file or folder of it.
  */
-import type { CommitInfo, FileInfo, Provenance } from '../../store/meta.js'
+import type { CommitInfo, FileInfo, Provenance } from '../../store/index.js'
 import { defineCommand } from '../cli/command.js'
 import { withPfs } from '../cli/session.js'
 import { parseAddress } from '../cli/address.js'

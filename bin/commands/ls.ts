@@ -2,7 +2,7 @@
  * `pfs ls repo@rev[:path] [-l] [-r]`: a folder's entries, page by page, so a folder of
  * millions of files prints at once and never sits in memory.
  */
-import type { FileInfo, Page } from '../../store/meta.js'
+import type { FileInfo, Page } from '../../store/index.js'
 import { defineCommand } from '../cli/command.js'
 import { withPfs } from '../cli/session.js'
 import { parseAddress } from '../cli/address.js'

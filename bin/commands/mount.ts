@@ -5,10 +5,9 @@
  */
 import os from 'node:os'
 import path from 'node:path'
-import { invalidArgument } from '../../store/errors.js'
-import type { Pfs } from '../../store/pfs.js'
+import { invalidArgument } from '../../store/index.js'
 import { defineCommand } from '../cli/command.js'
-import { json, line } from '../cli/output.js'
+import { json, line, stderrLog } from '../cli/output.js'
 import { stopSignal } from '../cli/signals.js'
 import { defaultMountDir, recordMount, forgetMount } from '../cli/mounts.js'
 
@@ -18,8 +17,16 @@ export default defineCommand({
   builder: y => y
     .positional('dir', { type: 'string', describe: 'mount point (default /pfs, or ~/pfs when /pfs cannot be made)' })
     .option('idle-commit', { type: 'number', describe: 'commit a branch\'s session after this many seconds with no open writer and no change' })
-    .option('cache-size', { type: 'string', default: '32M', describe: 'memory for cached chunks (e.g. 512M, 2G); a local store is also cached by the kernel, so more helps most with a remote server or S3' })
-    .option('allow-other', { type: 'boolean', default: false, describe: 'let other users see the mount (needs user_allow_other in /etc/fuse.conf)' })
+    .option('cache-size', {
+      type: 'string',
+      default: '32M',
+      describe: 'memory for cached chunks (e.g. 512M, 2G); a local store is also cached by the kernel, so more helps most with a remote server or S3'
+    })
+    .option('allow-other', {
+      type: 'boolean',
+      default: false,
+      describe: 'let other users use the mount, with permission bits checked by the kernel (needs user_allow_other in /etc/fuse.conf unless root)'
+    })
     .example('pfs mount', 'then: ls /pfs; cd /pfs/images/master~3; cp x.png /pfs/images/master/')
     .example('pfs mount ~/data --idle-commit 60', 'commit a minute after the last write'),
   handler: async argv => {
@@ -27,34 +34,21 @@ export default defineCommand({
     if (idle !== undefined && !(Number.isFinite(idle) && idle > 0)) throw invalidArgument(`--idle-commit ${String(idle)}: give a number of seconds above 0`)
     const cacheBytes = parseSize(argv.cacheSize)
     const dir = path.resolve(argv.dir ?? await defaultMountDir())
-    const { storeDir, socketPath, openPfs } = await import('../../store/open.js')
-    const { probeServer } = await import('../../store/client.js')
+    const { storeDir, shareStore } = await import('../../store/index.js')
     const { mountPfs } = await import('../../fs/mount.js')
-    const { ownStore, stderrLog } = await import('../cli/own-store.js')
     const store = storeDir({ store: argv.store })
-    let pfs: Pfs
-    let closeServer = async (): Promise<void> => {}
-    let onChange: ((f: (repo: string) => void) => void) | undefined
-    if (argv.server !== undefined || process.env.PFS_SERVER !== undefined || await probeServer(socketPath(store))) {
-      pfs = await openPfs({ store, server: argv.server, token: argv.token, cacheBytes })
-    } else {
-      const { createPfs } = await import('../../store/pfs-impl.js')
-      const { engine, close } = await ownStore(store, { command: `mount ${dir}` })
-      pfs = createPfs(engine, engine.objects, engine.storeConfig, 'embedded', { cacheBytes })
-      onChange = f => engine.events.on('change', f)
-      closeServer = close
-    }
+    const shared = await shareStore({ store, server: argv.server, token: argv.token, cacheBytes, command: `mount ${dir}`, log: stderrLog })
     try {
-      const m = await mountPfs(pfs, dir, {
+      const m = await mountPfs(shared.pfs, dir, {
         spoolDir: path.join(os.tmpdir(), `pfs-spool-${process.pid}`),
         statfsPath: store,
         idleCommitMs: idle === undefined ? undefined : idle * 1000,
         allowOther: argv.allowOther,
         log: stderrLog
       })
-      onChange?.(repo => m.fs.invalidate(repo))
+      shared.onChange(repo => m.fs.invalidate(repo))
       await recordMount({ pid: process.pid, dir, store })
-      if (argv.json) await json({ mounted: dir, store, mode: pfs.mode })
+      if (argv.json) await json({ mounted: dir, store, mode: shared.pfs.mode })
       else await line(`mounted ${store} at ${dir}${argv.dir === undefined ? ' (the default)' : ''}; stop with Ctrl-C or \`pfs unmount ${dir}\``)
       await stopSignal()
       const committed = await m.unmount()
@@ -62,8 +56,7 @@ export default defineCommand({
       if (!argv.json) for (const c of committed) await line(`committed ${c}`)
       if (!argv.json) await line(`unmounted ${dir}`)
     } finally {
-      if (pfs.mode === 'remote') await pfs.close()
-      await closeServer()
+      await shared.close()
     }
   }
 })

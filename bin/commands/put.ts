@@ -1,8 +1,5 @@
 /** `pfs put repo@branch[:path] <file|folder|->`: adds local data to a branch. */
-import { invalidArgument } from '../../store/errors.js'
-import { joinPath } from '../../store/names.js'
-import type { ModifyResult } from '../../store/meta.js'
-import type { PutOptions } from '../../store/pfs.js'
+import { invalidArgument, joinPath, type ModifyResult, type PutOptions } from '../../store/index.js'
 import { defineCommand, type GlobalArgs } from '../cli/command.js'
 import { withPfs } from '../cli/session.js'
 import { parseAddress, needBranch, formatAddress, type Address } from '../cli/address.js'

@@ -6,9 +6,9 @@
 import path from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { promises as fsp } from 'node:fs'
-import { invalidArgument } from '../../store/errors.js'
+import { invalidArgument } from '../../store/index.js'
 import { defineCommand } from '../cli/command.js'
-import { json, line } from '../cli/output.js'
+import { json, line, stderrLog } from '../cli/output.js'
 import { stopSignal } from '../cli/signals.js'
 
 export default defineCommand({
@@ -20,14 +20,16 @@ export default defineCommand({
     .example('pfs serve --listen 0.0.0.0:7070', 'a token is generated, saved to <store>/token and printed'),
   handler: async argv => {
     const listen = argv.listen === undefined ? undefined : parseListen(argv.listen)
-    const { storeDir } = await import('../../store/open.js')
-    const { ownStore } = await import('../cli/own-store.js')
+    const { storeDir, ownStore } = await import('../../store/index.js')
     const store = storeDir({ store: argv.store })
     let token: string | undefined
-    const { server, close } = await ownStore(store, {
+    const { server, close } = await ownStore({
+      store,
+      command: 'serve',
+      log: stderrLog,
       listen,
       // Only once the store is ours: a second server must not replace a running one's token.
-      token: async () => (token = listen === undefined ? undefined : argv.token ?? await newToken(store))
+      makeToken: async () => (token = listen === undefined ? undefined : argv.token ?? await newToken(store))
     })
     try {
       const url = server.address ? `http://${hostPort(server.address.host, server.address.port)}` : undefined

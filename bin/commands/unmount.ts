@@ -3,7 +3,7 @@
  * changed sessions committed); a mount whose process died is cleared.
  */
 import path from 'node:path'
-import { notFound, PfsError } from '../../store/errors.js'
+import { notFound, PfsError } from '../../store/index.js'
 import { defineCommand } from '../cli/command.js'
 import { json, line } from '../cli/output.js'
 import { defaultMountDir, findMount, forgetMount, alive } from '../cli/mounts.js'

@@ -1,8 +1,12 @@
 import { promises as fsp, constants as fsc } from 'node:fs'
 import path from 'node:path'
 import { randomBytes } from 'node:crypto'
+import pLimit from 'p-limit'
+import { notFound } from '../api/errors.js'
 import { type ObjectStore, checkKey } from './object-store.js'
-import { notFound } from '../errors.js'
+
+/** fsyncs in flight in one `sync`. */
+const SYNCS_AT_ONCE = 16
 
 /**
  * Objects as files in a local folder. Keys already carry their fan-out (`chunks/ab/ab...`),
@@ -15,6 +19,8 @@ export class LocalObjectStore implements ObjectStore {
   private readonly madeDirs = new Set<string>()
   /** Deferred puts: written under a temp name, renamed into place by `sync`. */
   private pending: Array<{ tmp: string, dest: string }> = []
+  /** Syncs under way, by destination file. */
+  private readonly syncing = new Map<string, Promise<void>>()
 
   constructor (readonly root: string) {
     this.description = `local:${root}`
@@ -56,22 +62,32 @@ export class LocalObjectStore implements ObjectStore {
   /**
    * Deferred objects: fsync them all (many at once: the disk merges them), rename each
    * into place, then fsync their folders. Only then is an object visible at its key.
+   * Two writers may put the same key (the same bytes): whichever syncs first makes it
+   * durable, and the other's sync waits for that before it returns.
    */
   async sync (keys?: string[]): Promise<void> {
-    // Each caller syncs its own objects: another writer's sync must not take (or, failing,
-    // delete) them, nor may a caller return while its objects are in someone else's batch.
     const want = keys === undefined ? undefined : new Set(keys.map(k => this.file(k)))
     const batch = want === undefined ? this.pending : this.pending.filter(p => want.has(p.dest))
     this.pending = want === undefined ? [] : this.pending.filter(p => !want.has(p.dest))
-    if (batch.length === 0) return
+    const others = new Set(want === undefined ? this.syncing.values() : [...want].map(d => this.syncing.get(d)).filter(p => p !== undefined))
+    if (batch.length > 0) {
+      const mine = this.syncBatch(batch)
+      for (const b of batch) this.syncing.set(b.dest, mine)
+      try {
+        await mine
+      } finally {
+        for (const b of batch) if (this.syncing.get(b.dest) === mine) this.syncing.delete(b.dest)
+      }
+    }
+    await Promise.all(others)
+  }
+
+  private async syncBatch (batch: Array<{ tmp: string, dest: string }>): Promise<void> {
     try {
-      const queue = [...batch]
-      await Promise.all(Array.from({ length: Math.min(16, queue.length) }, async () => {
-        for (let item = queue.pop(); item !== undefined; item = queue.pop()) {
-          const fh = await fsp.open(item.tmp, 'r+')
-          try { await fh.datasync() } finally { await fh.close() }
-        }
-      }))
+      await pLimit(SYNCS_AT_ONCE).map(batch, async item => {
+        const fh = await fsp.open(item.tmp, 'r+')
+        try { await fh.datasync() } finally { await fh.close() }
+      })
       for (const { tmp, dest } of batch) await fsp.rename(tmp, dest)
       for (const dir of new Set(batch.map(b => path.dirname(b.dest)))) await fsyncDir(dir)
     } catch (e) {

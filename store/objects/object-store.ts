@@ -2,7 +2,8 @@
  * Where immutable bytes live: chunks, packs of small objects, and the ref journal.
  *
  * Keys are relative slash-separated paths made of [0-9a-z._/-] (e.g. `chunks/ab/ab12...`).
- * Every implementation (local folder, S3) passes the same suite in test/object-store.test.ts.
+ * Every implementation (local folder, memory; S3 next) passes the same suite,
+ * test/helpers/object-store-suite.ts.
  *
  * Contract:
  * - `put` is atomic and durable when it resolves: a reader sees all of the bytes or the
@@ -33,11 +34,6 @@ export interface ObjectStore {
   removeStaleTemp? (olderThanMs: number): Promise<number>
   close (): Promise<void>
 }
-
-/** How a store's objects are reached; sent by a server so clients read chunks directly. */
-export type ObjectStoreConfig =
-  | { kind: 'local', path: string }
-  | { kind: 's3', bucket: string, prefix?: string, endpoint?: string, region?: string, forcePathStyle?: boolean }
 
 const KEY_RE = /^[0-9a-z][0-9a-z._-]*(\/[0-9a-z][0-9a-z._-]*)*$/
 

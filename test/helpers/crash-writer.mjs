@@ -13,7 +13,7 @@
 import { createHash } from 'node:crypto'
 import { promises as fsp } from 'node:fs'
 import path from 'node:path'
-import { openPfs } from '../../dist/store/open.js'
+import { openPfs } from '../../dist/store/index.js'
 
 const args = JSON.parse(process.argv[2])
 const REPOS = ['alpha', 'beta']

@@ -7,9 +7,9 @@ import os from 'node:os'
 import path from 'node:path'
 import { promises as fsp } from 'node:fs'
 import type { Test } from 'tap'
-import type { MetaApi } from '../../store/meta.js'
-import { serve, type RunningServer, type ServeOptions } from '../../store/server.js'
-import { RemoteMeta } from '../../store/client.js'
+import type { MetaApi } from '../../store/api/meta.js'
+import { serve, type RunningServer, type ServeOptions } from '../../store/rpc/server.js'
+import { RemoteMeta } from '../../store/rpc/remote-meta.js'
 
 export interface StartOptions {
   /** Serve on 127.0.0.1 (random port, random token) instead of a unix socket. */

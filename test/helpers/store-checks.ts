@@ -9,9 +9,9 @@ import { createHash } from 'node:crypto'
 import { promises as fsp } from 'node:fs'
 import type { Test } from 'tap'
 import { Level } from 'level'
-import { openEngine, type Engine, type EngineOptions } from '../../store/engine.js'
-import { createPfs } from '../../store/pfs-impl.js'
-import type { Pfs } from '../../store/pfs.js'
+import { openEngine, type Engine, type EngineOptions } from '../../store/engine/engine.js'
+import { createPfs } from '../../store/client/pfs-impl.js'
+import type { Pfs } from '../../store/api/pfs.js'
 
 /** Small chunks, so a few MiB exercise standalone chunks, packs and manifests. */
 export const SMALL_CHUNKS = { chunking: { min: 16384, avg: 65536, max: 262144 }, packThreshold: 32768 } as const
@@ -106,6 +106,19 @@ export async function dumpIndex (storeDir: string): Promise<Array<[string, strin
     const out: Array<[string, string]> = []
     for await (const [k, v] of db.iterator()) out.push([k.replaceAll('\x00', ' | '), v])
     return out
+  } finally {
+    await db.close()
+  }
+}
+
+/** Where the index says an object's bytes are. The store must be closed. */
+export async function indexedLocation (storeDir: string, id: string): Promise<{ key: string, offset: number, length: number }> {
+  const db = new Level<string, unknown>(path.join(storeDir, 'index'), { valueEncoding: 'json' })
+  await db.open()
+  try {
+    const rec = await db.get(`o\x00${id}`) as [string, number, number] | undefined
+    if (rec === undefined) throw new Error(`object ${id} is not in the index`)
+    return { key: rec[0], offset: rec[1], length: rec[2] }
   } finally {
     await db.close()
   }

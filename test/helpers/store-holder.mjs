@@ -5,7 +5,7 @@
 //   node store-holder.mjs open <store>  tries to open the store as any command would, prints
 //                                       one JSON line {ok} or {code, message, name}, exits
 import { createInterface } from 'node:readline'
-import { openPfs } from '../../dist/store/open.js'
+import { openPfs } from '../../dist/store/index.js'
 
 const [mode, store] = process.argv.slice(2)
 

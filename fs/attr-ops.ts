@@ -1,0 +1,112 @@
+/**
+ * Attributes and listings: getattr, readdir, access, chmod and utimens (setattr),
+ * extended attributes, statfs.
+ */
+import Fuse from 'fuse-native'
+import { statfs as statfsCb } from 'node:fs'
+import { promisify } from 'node:util'
+import { parseMountPath, COMMITS } from './paths.js'
+import { makeStat, statOf, type Stat } from './attrs.js'
+import type { MountState } from './state.js'
+import { Errno } from './errno.js'
+
+const statfs = promisify(statfsCb)
+const XATTRS = ['user.pfs.commit', 'user.pfs.repo', 'user.pfs.branch']
+const W_OK = 2
+
+export class AttrOps {
+  constructor (private readonly m: MountState) {}
+
+  async getattr (p: string): Promise<Stat> {
+    const hid = this.m.hidden.get(p)
+    if (hid !== undefined) return hid()
+    const mp = parseMountPath(p)
+    const now = Date.now()
+    const ids = this.m.ids
+    if (mp.kind === 'root') return makeStat('dir', 0, 0o755, now, ids)
+    if (!(await this.m.repos()).has(mp.repo) && !(await this.m.repos(true)).has(mp.repo)) throw new Errno(Fuse.ENOENT)
+    if (mp.kind === 'repo') return makeStat('dir', 0, 0o755, now, ids)
+    if (mp.kind === 'commits') return makeStat('dir', 0, 0o555, now, ids)
+    const { v, spool: s } = await this.m.current(p)
+    if (v.path === '') return makeStat('dir', 0, v.branch === null ? 0o555 : 0o755, v.r.commit?.finished ?? v.r.commit?.started ?? now, ids)
+    if (s !== undefined) return makeStat('file', s.size, s.mode, s.mtime, ids)
+    const info = await this.m.views.stat(v.repo, v.r.root, v.path)
+    if (info === null) throw new Errno(Fuse.ENOENT)
+    return statOf(info, ids)
+  }
+
+  /**
+   * access(2) when the kernel does not check permission bits itself (it does whenever the
+   * mount has default_permissions): the path must exist, and history is never writable.
+   */
+  async access (p: string, mode: number): Promise<void> {
+    await this.getattr(p)
+    if ((mode & W_OK) === 0) return
+    const mp = parseMountPath(p)
+    if (mp.kind === 'view' && (await this.m.viewOf(p)).branch === null) throw new Errno(Fuse.EROFS)
+  }
+
+  async readdir (p: string): Promise<string[]> {
+    const mp = parseMountPath(p)
+    if (mp.kind === 'root') return [...await this.m.repos(true)]
+    if (mp.kind === 'repo') return [COMMITS, ...(await this.m.pfs.listBranches(mp.repo)).map(b => b.name)]
+    if (mp.kind === 'commits') return await this.commitIds(mp.repo)
+    const v = await this.m.view(mp)
+    const info = v.path === '' ? null : await this.m.views.stat(v.repo, v.r.root, v.path)
+    if (v.path !== '' && info === null) throw new Errno(Fuse.ENOENT)
+    if (info !== null && info.kind !== 'dir') throw new Errno(Fuse.ENOTDIR)
+    const names = await this.m.views.list(v.repo, v.r.root, v.path)
+    if (v.branch === null) return names
+    const extra = this.m.spools.inDir(v.repo, v.branch, v.path).map(s => s.path.slice(s.path.lastIndexOf('/') + 1))
+    if (extra.length === 0) return names
+    const set = new Set(names)
+    return [...names, ...extra.filter(n => !set.has(n))]
+  }
+
+  private async commitIds (repo: string): Promise<string[]> {
+    const ids: string[] = []
+    let after: string | undefined
+    do {
+      const page = await this.m.pfs.listCommits(repo, { after, limit: 10_000 })
+      ids.push(...page.entries.map(c => c.id))
+      after = page.next
+    } while (after !== undefined)
+    return ids
+  }
+
+  async setattr (p: string, attrs: { mode?: number, mtime?: number }): Promise<void> {
+    const v = await this.m.writable(p)
+    const mode = attrs.mode === undefined ? undefined : attrs.mode & 0o7777
+    const s = this.m.spools.get(v.repo, v.branch, v.path)
+    if (s !== undefined) {
+      if (mode !== undefined) s.mode = mode
+      if (attrs.mtime !== undefined) { s.mtime = attrs.mtime; s.timesSet = true }
+      s.dirty = true
+      if (await this.m.views.stat(v.repo, v.r.root, v.path) === null) return
+    }
+    await this.m.apply(v, [{ op: 'setattr', path: v.path, mode, mtime: attrs.mtime }])
+  }
+
+  async getxattr (p: string, name: string): Promise<Buffer | null> {
+    const mp = parseMountPath(p)
+    if (mp.kind !== 'view' || !XATTRS.includes(name)) return null
+    const v = await this.m.view(mp)
+    const exists = v.path === '' || await this.m.views.stat(v.repo, v.r.root, v.path) !== null ||
+      (v.branch !== null && this.m.spools.get(v.repo, v.branch, v.path) !== undefined)
+    if (!exists) throw new Errno(Fuse.ENOENT)
+    const value = name === 'user.pfs.commit' ? v.r.commit?.id : name === 'user.pfs.repo' ? v.repo : (v.branch ?? v.r.commit?.branch)
+    return value === undefined || value === null ? null : Buffer.from(value)
+  }
+
+  listxattr (p: string): string[] {
+    return parseMountPath(p).kind === 'view' ? XATTRS : []
+  }
+
+  async statfs (): Promise<Record<string, number>> {
+    const s = await statfs(this.m.opts.statfsPath)
+    return {
+      bsize: s.bsize, frsize: s.bsize, blocks: s.blocks, bfree: s.bfree, bavail: s.bavail,
+      files: s.files, ffree: s.ffree, favail: s.ffree, fsid: 0x7066, flag: 0, namemax: 255
+    }
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * Names: mkdir (also of repos and branches), rmdir, unlink, rename, symlink, readlink.
+ * Each change goes into the branch's session at once.
+ */
+import Fuse from 'fuse-native'
+import { parseMountPath } from './paths.js'
+import { makeStat } from './attrs.js'
+import { HIDDEN } from './file-ops.js'
+import type { MountState } from './state.js'
+import type { AttrOps } from './attr-ops.js'
+import { Errno } from './errno.js'
+
+export class NamespaceOps {
+  constructor (private readonly m: MountState, private readonly attrs: AttrOps) {}
+
+  async mkdir (p: string, mode: number): Promise<void> {
+    const mp = parseMountPath(p)
+    if (mp.kind === 'repo') { await this.m.pfs.createRepo(mp.repo); await this.m.repos(true); return }
+    if (mp.kind === 'commits') throw new Errno(Fuse.EEXIST)
+    if (mp.kind === 'view' && mp.path === '') {
+      if (mp.history) throw new Errno(Fuse.EROFS)
+      await this.m.pfs.createBranch(mp.repo, mp.rev)
+      this.m.views.invalidate(mp.repo)
+      return
+    }
+    const v = await this.m.writable(p)
+    await this.m.apply(v, [{ op: 'mkdir', path: v.path, mode: mode & 0o7777 }])
+  }
+
+  async rmdir (p: string): Promise<void> {
+    const v = await this.m.writable(p)
+    const info = await this.m.views.stat(v.repo, v.r.root, v.path)
+    if (info === null) throw new Errno(Fuse.ENOENT)
+    if (info.kind !== 'dir') throw new Errno(Fuse.ENOTDIR)
+    // Files created here and still open are not in the tree yet, but the folder is not empty.
+    if (this.m.spools.inDir(v.repo, v.branch, v.path).length > 0) throw new Errno(Fuse.ENOTEMPTY)
+    await this.m.apply(v, [{ op: 'delete', path: v.path }])
+  }
+
+  async unlink (p: string): Promise<void> {
+    if (this.m.hidden.delete(p)) return
+    const v = await this.m.writable(p)
+    const hadSpool = this.m.spools.get(v.repo, v.branch, v.path) !== undefined
+    this.m.spools.detach(v.repo, v.branch, v.path)
+    const info = await this.m.views.stat(v.repo, v.r.root, v.path)
+    if (info === null) {
+      if (hadSpool) return
+      throw new Errno(Fuse.ENOENT)
+    }
+    if (info.kind === 'dir') throw new Errno(Fuse.EISDIR)
+    await this.m.apply(v, [{ op: 'delete', path: v.path }])
+  }
+
+  async rename (from: string, to: string): Promise<void> {
+    if (HIDDEN.test(to)) { await this.hide(from, to); return }
+    const a = await this.m.writable(from)
+    const b = await this.m.viewOf(to)
+    if (b.branch === null) throw new Errno(Fuse.EROFS)
+    if (a.repo !== b.repo || a.branch !== b.branch) throw new Errno(Fuse.EXDEV)
+    // Open files below the source must be in the store before they move.
+    for (const s of this.m.spools.all()) {
+      if (s.repo === a.repo && s.branch === a.branch && (s.path === a.path || s.path.startsWith(a.path + '/'))) await this.m.spools.upload(s)
+    }
+    await this.m.apply(a, [{ op: 'rename', from: a.path, path: b.path }])
+    this.m.spools.move(a.repo, a.branch, a.path, b.path)
+  }
+
+  /**
+   * libfuse renames a file that is unlinked or replaced while open to `.fuse_hidden<hex>`
+   * and unlinks that name after the last close (`hard_remove` would avoid this, but then
+   * fuse-native, which cannot set nullpath_ok, fails reads of the open file). For
+   * everyone else the file is gone, so it leaves the store now instead of being saved
+   * under the hidden name; open handles keep reading through their fd.
+   */
+  private async hide (from: string, to: string): Promise<void> {
+    const v = await this.m.writable(from)
+    const spool = this.m.spools.get(v.repo, v.branch, v.path)
+    const st = await this.attrs.getattr(from)
+    this.m.hidden.set(to, spool === undefined ? () => st : () => makeStat('file', spool.size, spool.mode, spool.mtime, this.m.ids))
+    try {
+      await this.unlink(from)
+    } catch (e) {
+      this.m.hidden.delete(to)
+      throw e
+    }
+  }
+
+  async symlink (target: string, p: string): Promise<void> {
+    const v = await this.m.writable(p)
+    await this.m.apply(v, [{ op: 'symlink', path: v.path, target }])
+  }
+
+  async readlink (p: string): Promise<string> {
+    const v = await this.m.viewOf(p)
+    const info = await this.m.views.stat(v.repo, v.r.root, v.path)
+    if (info === null) throw new Errno(Fuse.ENOENT)
+    if (info.kind !== 'symlink') throw new Errno(Fuse.EINVAL)
+    return info.target ?? ''
+  }
+}

@@ -1,0 +1,272 @@
+/**
+ * The metadata API: everything about repos, branches, commits and trees, with no chunk
+ * bytes in it. Arguments and results are plain JSON, so the same interface is served
+ * in-process (store/engine/) and over HTTP (store/rpc/). Chunk bytes travel on the data
+ * plane (store/client/), straight between a client and the object store.
+ *
+ * Errors are PfsError: NOT_FOUND (repo, branch, rev, path), EXISTS, INVALID_NAME,
+ * INVALID_ARGUMENT, AMBIGUOUS (commit prefix), CONFLICT (session already open / none
+ * open), NOT_EMPTY, NOT_A_DIRECTORY, IS_A_DIRECTORY, BUSY, CORRUPT.
+ *
+ * Paths inside a repo are slash-separated without a leading slash; '' is the root.
+ * Revs: see store/api/revs.ts (`master`, `master~2`, `master^`, `<id or prefix>`,
+ * `master@{2026-11-20T10:00}`).
+ */
+import type { ProgressOptions } from './progress.js'
+
+export type EntryKind = 'file' | 'dir' | 'symlink'
+
+/** A chunk of a file: its SHA-256 id (hex) and length in bytes. */
+export type ChunkRef = [id: string, size: number]
+
+/** Where an object's bytes are: a whole standalone object, or a range of a pack. */
+export interface ObjectLoc {
+  /** Object-store key holding the bytes. */
+  key: string
+  offset: number
+  length: number
+}
+
+export interface FileInfo {
+  /** Path inside the repo, '' for the root. */
+  path: string
+  name: string
+  kind: EntryKind
+  /** Bytes of a file; total bytes of every file below a folder; target length of a link. */
+  size: number
+  /** Permission bits only (e.g. 0o644). */
+  mode: number
+  /** Modification time, ms since the epoch. */
+  mtime: number
+  /** Symlink target. */
+  target?: string
+  /** Content hash: manifest or inline-chunk digest for files, tree hash for folders. */
+  hash: string
+  /** Folders: number of direct entries. */
+  count?: number
+  /** The commit this was read from (open or finished). */
+  commit: string | null
+}
+
+export interface RepoInfo {
+  name: string
+  description: string
+  created: number
+  branches: string[]
+  /** Logical bytes at the head of every branch, summed per distinct head. */
+  size: number
+}
+
+export interface BranchInfo {
+  repo: string
+  name: string
+  /** Last finished commit, or null for a branch with no commits yet. */
+  head: string | null
+  /** The open commit (write session), if any. */
+  open: string | null
+  created: number
+}
+
+export interface Provenance {
+  /** Input commits that produced this commit (pipelines). Empty for user commits. */
+  inputs: Array<{ repo: string, branch?: string, commit: string }>
+  pipeline?: { name: string, version: number | string }
+  job?: string
+}
+
+export interface CommitInfo {
+  /** 32 lowercase hex characters. */
+  id: string
+  repo: string
+  branch: string
+  parent: string | null
+  /** Root tree hash. */
+  root: string
+  message: string
+  started: number
+  /** null while the commit is open (a write session). */
+  finished: number | null
+  /** Logical bytes of all files in the commit. */
+  size: number
+  origin: 'user' | 'pipeline'
+  provenance: Provenance
+}
+
+export interface Resolved {
+  repo: string
+  rev: string
+  /** The commit the rev names: a branch's open commit if it has one, else its head. */
+  commit: CommitInfo | null
+  /** The branch, when the rev is a plain branch name (writable view). */
+  branch: string | null
+  /** Root tree hash to read from (the empty tree for an empty branch). */
+  root: string
+  writable: boolean
+}
+
+/** Paging of listings: resume `after` a name, path or id; at most `limit` entries. */
+export interface PageOptions { after?: string, limit?: number }
+
+export interface FinishOptions {
+  message?: string
+  provenance?: Provenance
+  origin?: 'user' | 'pipeline'
+}
+
+/** A file's chunks and where their bytes are. */
+export interface ReadPlan {
+  info: FileInfo
+  chunks: Array<{ id: string, size: number, loc: ObjectLoc }>
+}
+
+export interface RebuildReport { commits: number, objects: number, repos: number }
+
+export interface Page<T> {
+  entries: T[]
+  /** Pass as `after` to get the next page; absent on the last page. */
+  next?: string
+}
+
+export type WriteOp =
+  | { op: 'put', path: string, chunks: ChunkRef[], mode?: number, mtime?: number }
+  | { op: 'mkdir', path: string, mode?: number, mtime?: number, parents?: boolean }
+  | { op: 'symlink', path: string, target: string, mtime?: number }
+  | { op: 'delete', path: string, recursive?: boolean }
+  | { op: 'copy', from: { repo: string, rev: string, path: string }, path: string }
+  | { op: 'rename', from: string, path: string }
+  | { op: 'setattr', path: string, mode?: number, mtime?: number }
+
+/** An object written by a client on the data plane, registered by `modify`. */
+export interface NewObject { id: string, loc: ObjectLoc }
+
+export interface ModifyOptions {
+  /** Message for the commit made when no session was open. */
+  message?: string
+  /** Objects written by the caller that the ops refer to. */
+  objects?: NewObject[]
+  /** Leave the session open even if `modify` had to open it. */
+  keepOpen?: boolean
+}
+
+export interface ModifyResult {
+  /** The open commit the ops went into (still open unless `finished`). */
+  commit: CommitInfo
+  /** True when `modify` opened and finished a commit of its own. */
+  finished: boolean
+}
+
+export interface Change {
+  path: string
+  change: 'added' | 'changed' | 'removed'
+  kind: EntryKind
+  sizeBefore?: number
+  sizeAfter?: number
+}
+
+export interface DuReport {
+  repos: Array<{ name: string, size: number, commits: number }>
+  /** Bytes of distinct chunks reachable from any commit or session. */
+  uniqueBytes: number
+  /** Bytes in the object store (chunks + packs), reachable or not. */
+  storedBytes: number
+  objects: number
+}
+
+export interface GcReport {
+  deletedObjects: number
+  freedBytes: number
+  repackedPacks: number
+  keptObjects: number
+  dryRun: boolean
+}
+
+export interface FsckProblem { key: string, object?: string, problem: string, commits?: string[] }
+export interface FsckReport {
+  objectsChecked: number
+  bytesChecked: number
+  commitsChecked: number
+  problems: FsckProblem[]
+}
+
+/** How a store's objects are reached; sent by a server so clients read chunks directly. */
+export type ObjectStoreConfig =
+  | { kind: 'local', path: string }
+  | { kind: 's3', bucket: string, prefix?: string, endpoint?: string, region?: string, forcePathStyle?: boolean }
+  /** In one process only (tests, embedding): a remote client cannot reach it. */
+  | { kind: 'memory' }
+
+export interface StoreConfig {
+  objects: ObjectStoreConfig
+  chunking: { min: number, avg: number, max: number }
+  /** Objects smaller than this are packed rather than stored standalone. */
+  packThreshold: number
+  version: string
+}
+
+export interface MetaApi {
+  config (): Promise<StoreConfig>
+
+  createRepo (name: string, opts?: { description?: string }): Promise<RepoInfo>
+  listRepos (): Promise<RepoInfo[]>
+  inspectRepo (name: string): Promise<RepoInfo>
+  /** Refuses a repo with commits unless `force`. */
+  deleteRepo (name: string, opts?: { force?: boolean }): Promise<void>
+
+  /** `from` is any rev of the same repo; default: an empty branch. */
+  createBranch (repo: string, name: string, opts?: { from?: string }): Promise<BranchInfo>
+  listBranches (repo: string): Promise<BranchInfo[]>
+  inspectBranch (repo: string, name: string): Promise<BranchInfo>
+  deleteBranch (repo: string, name: string): Promise<void>
+
+  /** Opens the branch's write session. CONFLICT if one is open. */
+  startCommit (repo: string, branch: string, opts?: { message?: string }): Promise<CommitInfo>
+  /** Closes the session into an immutable commit. CONFLICT if none is open. */
+  finishCommit (repo: string, branch: string, opts?: FinishOptions): Promise<CommitInfo>
+  abortCommit (repo: string, branch: string): Promise<void>
+
+  resolve (repo: string, rev: string): Promise<Resolved>
+  inspectCommit (repo: string, rev: string): Promise<CommitInfo>
+  /** Commits reachable from rev by parent links, newest first. */
+  log (repo: string, rev: string, opts?: { limit?: number }): Promise<CommitInfo[]>
+  /** Every commit of the repo (all branches, open ones too), newest first. */
+  listCommits (repo: string, opts?: PageOptions): Promise<Page<CommitInfo>>
+
+  stat (repo: string, rev: string, path: string): Promise<FileInfo>
+  /** Direct entries of a folder, sorted by name, paged. */
+  list (repo: string, rev: string, path: string, opts?: PageOptions): Promise<Page<FileInfo>>
+  /** Every entry below a folder (depth first, sorted), paged; `after` is a path. */
+  walk (repo: string, rev: string, path: string, opts?: PageOptions): Promise<Page<FileInfo>>
+  /** A file's chunks and where their bytes are. */
+  readPlan (repo: string, rev: string, path: string): Promise<ReadPlan>
+  /** Changes from `from` to `to`; `from` null means the parent of `to`. */
+  diff (repo: string, from: string | null, to: string, opts?: { path?: string }): Promise<Change[]>
+
+  /**
+   * Which of these chunk ids the store lacks. Ids it has are protected from gc for an
+   * hour, so a caller may refer to them in `modify` without writing them again.
+   */
+  missing (ids: string[]): Promise<string[]>
+  /**
+   * Applies ops, in order, to the branch's open commit, opening one if needed; when it
+   * opened one and `keepOpen` is not set, finishes it (a commit per call). Atomic: all
+   * ops apply or none.
+   */
+  modify (repo: string, branch: string, ops: WriteOp[], opts?: ModifyOptions): Promise<ModifyResult>
+
+  du (opts?: { repo?: string }): Promise<DuReport>
+  gc (opts?: { dryRun?: boolean } & ProgressOptions): Promise<GcReport>
+  fsck (opts?: ProgressOptions): Promise<FsckReport>
+  rebuildIndex (opts?: ProgressOptions): Promise<RebuildReport>
+
+  close (): Promise<void>
+}
+
+/** Method names of MetaApi, for the RPC layer. */
+export const META_METHODS = [
+  'config', 'createRepo', 'listRepos', 'inspectRepo', 'deleteRepo',
+  'createBranch', 'listBranches', 'inspectBranch', 'deleteBranch',
+  'startCommit', 'finishCommit', 'abortCommit',
+  'resolve', 'inspectCommit', 'log', 'listCommits',
+  'stat', 'list', 'walk', 'readPlan', 'diff',
+  'missing', 'modify', 'du', 'gc', 'fsck', 'rebuildIndex'
+] as const satisfies ReadonlyArray<Exclude<keyof MetaApi, 'close'>>

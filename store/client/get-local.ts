@@ -1,0 +1,76 @@
+/**
+ * A file or folder of a commit written to a local path. Each file goes to a temp name
+ * beside its destination and is renamed into place once whole, so an interrupted get
+ * never leaves a half-written file under the real name. Times and modes follow the
+ * store; folder times are set last, since writing into a folder changes its mtime.
+ */
+import { createWriteStream, promises as fsp } from 'node:fs'
+import path from 'node:path'
+import { pipeline } from 'node:stream/promises'
+import { randomBytes } from 'node:crypto'
+import type { Readable } from 'node:stream'
+import type { FileInfo, MetaApi } from '../api/meta.js'
+import { normPath } from '../api/names.js'
+import { type ProgressOptions, throttle } from '../api/progress.js'
+
+export interface GetSource {
+  meta: Pick<MetaApi, 'stat' | 'walk'>
+  read: (repo: string, rev: string, path: string) => Promise<Readable>
+}
+
+export async function getLocal (s: GetSource, repo: string, rev: string, p: string, dest: string,
+  opts: ProgressOptions): Promise<{ files: number, bytes: number }> {
+  const src = normPath(p)
+  const root = await s.meta.stat(repo, rev, src)
+  const out = { files: 0, bytes: 0 }
+  const fetch = async (info: FileInfo, to: string): Promise<void> => {
+    await fetchEntry(s, repo, rev, info, to)
+    if (info.kind === 'file') { out.files++; out.bytes += info.size }
+  }
+  if (root.kind !== 'dir') {
+    await fetch(root, dest)
+    return out
+  }
+  const tick = throttle(opts.onProgress)
+  const progress = (final = false): void => tick({ phase: 'get', done: out.files, bytes: out.bytes, totalBytes: root.size }, final)
+  await fsp.mkdir(dest, { recursive: true })
+  const dirs: Array<{ to: string, mtime: number }> = []
+  let after: string | undefined
+  do {
+    const page = await s.meta.walk(repo, rev, src, { after, limit: 1000 })
+    for (const f of page.entries) {
+      const rel = src === '' ? f.path : f.path.slice(src.length + 1)
+      const to = path.join(dest, ...rel.split('/'))
+      await fetch(f, to)
+      if (f.kind === 'dir') dirs.push({ to, mtime: f.mtime })
+      progress()
+    }
+    after = page.next
+  } while (after !== undefined)
+  for (const d of dirs.reverse()) await fsp.utimes(d.to, new Date(), new Date(d.mtime))
+  progress(true)
+  return out
+}
+
+async function fetchEntry (s: GetSource, repo: string, rev: string, info: FileInfo, to: string): Promise<void> {
+  if (info.kind === 'symlink') {
+    await fsp.rm(to, { force: true })
+    await fsp.symlink(info.target ?? '', to)
+    return
+  }
+  if (info.kind === 'dir') {
+    await fsp.mkdir(to, { recursive: true })
+    await fsp.chmod(to, info.mode)
+    return
+  }
+  const tmp = `${to}.pfs-tmp-${randomBytes(4).toString('hex')}`
+  try {
+    await pipeline(await s.read(repo, rev, info.path), createWriteStream(tmp, { mode: info.mode }))
+    await fsp.chmod(tmp, info.mode)
+    await fsp.utimes(tmp, new Date(), new Date(info.mtime))
+    await fsp.rename(tmp, to)
+  } catch (e) {
+    await fsp.rm(tmp, { force: true })
+    throw e
+  }
+}

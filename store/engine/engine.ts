@@ -1,0 +1,263 @@
+/**
+ * The embedded engine: MetaApi over a LevelDB index and an object store. It owns the
+ * index, so exactly one process runs it per store (`pfs serve`, `pfs mount`, or a
+ * one-off command when no server runs). State changes run one at a time under a lock;
+ * each is one atomic LevelDB batch written after the objects it refers to are durable.
+ * Reads (reads.ts), writes (writes.ts) and maintenance (maintenance/) get the engine's
+ * `Core`, not the engine.
+ */
+import { randomBytes } from 'node:crypto'
+import { EventEmitter } from 'node:events'
+import { mkdir, writeFile, rm } from 'node:fs/promises'
+import path from 'node:path'
+import pLimit from 'p-limit'
+import type * as M from '../api/meta.js'
+import type { ProgressOptions } from '../api/progress.js'
+import { checkRefName } from '../api/names.js'
+import { exists, conflict } from '../api/errors.js'
+import { Pins } from '../api/pins.js'
+import type { ObjectStore } from '../objects/object-store.js'
+import { LocalObjectStore } from '../objects/local.js'
+import { type Db, type RepoRec, type BranchRec, openDb, k, range, writeBatch, lastPart } from './index-db.js'
+import { NodeStore } from './node-store.js'
+import { monotonicClock } from './clock.js'
+import { VERSION, loadConfig } from './config.js'
+import { journal } from './journal.js'
+import { repoRec, branchRec, commitRec, branchInfo } from './records.js'
+import type { Core } from './core.js'
+import { Reader } from './reads.js'
+import { Writer } from './writes.js'
+import { collectGarbage } from './maintenance/gc.js'
+import { checkStore } from './maintenance/fsck.js'
+import { rebuildIndex } from './maintenance/rebuild.js'
+import { diskUsage } from './maintenance/du.js'
+
+export interface EngineOptions {
+  /** Object store to use instead of `<store>/objects` (e.g. S3, memory). */
+  objects?: ObjectStore
+  /** How clients reach `objects` (required with `objects`). */
+  objectsConfig?: M.StoreConfig['objects']
+  /** Strictly increasing ms (default: the wall clock, made strictly increasing). */
+  clock?: () => number
+  /** New commit ids (default: 16 random bytes, hex). */
+  newCommitId?: () => string
+  /** Settings for a new store; an existing store keeps its own. */
+  chunking?: { min: number, avg: number, max: number }
+  packThreshold?: number
+  /** What to record as the index owner, for "store in use" messages. */
+  command?: string
+}
+
+export async function openEngine (storeDir: string, opts: EngineOptions = {}): Promise<Engine> {
+  const dir = path.resolve(storeDir)
+  await mkdir(dir, { recursive: true, mode: 0o700 })
+  const cfg = await loadConfig(path.join(dir, 'config.json'), { chunking: opts.chunking, packThreshold: opts.packThreshold })
+  const owner = path.join(dir, 'owner.json')
+  const db = await openDb(path.join(dir, 'index'), owner)
+  await writeFile(owner, JSON.stringify({ pid: process.pid, command: opts.command ?? process.argv.slice(2, 4).join(' ') }))
+  const objects = opts.objects ?? new LocalObjectStore(path.join(dir, 'objects'))
+  const storeConfig: M.StoreConfig = {
+    objects: opts.objectsConfig ?? { kind: 'local', path: path.join(dir, 'objects') },
+    chunking: cfg.chunking,
+    packThreshold: cfg.packThreshold,
+    version: VERSION
+  }
+  const clock = opts.clock ?? monotonicClock()
+  const core: Core = {
+    db,
+    objects,
+    nodes: new NodeStore(db, objects),
+    pins: new Pins(clock),
+    clock,
+    lock: pLimit(1),
+    newCommitId: opts.newCommitId ?? (() => randomBytes(16).toString('hex'))
+  }
+  return new Engine(core, storeConfig, owner)
+}
+
+export class Engine implements M.MetaApi {
+  /** The object store chunk bytes live in (clients in this process write it directly). */
+  readonly objects: ObjectStore
+  private readonly db: Db
+  private readonly reader: Reader
+  private readonly writer: Writer
+  /** Serializes gc with fsck and du, which must not see a pack gc is replacing. */
+  private readonly maintenance = pLimit(1)
+  private readonly events = new EventEmitter()
+  private closed = false
+
+  constructor (private readonly core: Core, readonly storeConfig: M.StoreConfig, private readonly ownerFile?: string) {
+    this.objects = core.objects
+    this.db = core.db
+    this.reader = new Reader(core)
+    this.writer = new Writer(core, this.reader)
+  }
+
+  /**
+   * Calls `listener(repo)` after every state change of a repo, in this process: for
+   * in-process caches (the mount's). Returns the function that stops it.
+   */
+  onChange (listener: (repo: string) => void): () => void {
+    this.events.on('change', listener)
+    return () => { this.events.off('change', listener) }
+  }
+
+  async config (): Promise<M.StoreConfig> { return this.storeConfig }
+
+  // ---- repos ----
+  async createRepo (name: string, opts: { description?: string } = {}): Promise<M.RepoInfo> {
+    checkRefName('repo', name)
+    return await this.core.lock(async () => {
+      if (await this.db.get(k('repo', name)) !== undefined) throw exists('repo', name)
+      const rec: RepoRec = { name, description: opts.description ?? '', created: this.core.clock() }
+      await journal(this.objects, { op: 'repo-create', time: rec.created, repo: name, description: rec.description })
+      await writeBatch(this.db, [{ type: 'put', key: k('repo', name), value: rec }])
+      return this.changed(name, await this.repoInfo(rec))
+    })
+  }
+
+  async listRepos (): Promise<M.RepoInfo[]> {
+    const out: M.RepoInfo[] = []
+    for await (const [, rec] of range<RepoRec>(this.db, 'repo')) out.push(await this.repoInfo(rec))
+    return out
+  }
+
+  async inspectRepo (name: string): Promise<M.RepoInfo> {
+    return await this.repoInfo(await repoRec(this.db, name))
+  }
+
+  async deleteRepo (name: string, opts: { force?: boolean } = {}): Promise<void> {
+    await this.core.lock(async () => {
+      await repoRec(this.db, name)
+      const ops: Array<{ type: 'del', key: string }> = []
+      let commits = 0
+      for await (const [key] of range(this.db, k('cid', name))) {
+        commits++
+        ops.push({ type: 'del', key }, { type: 'del', key: k('c', lastPart(key)) })
+      }
+      if (commits > 0 && opts.force !== true) {
+        throw conflict(`repo '${name}' has ${commits} commit(s); delete it with --force to discard them`, { repo: name, commits })
+      }
+      for (const p of ['ct', 'rl', 'br']) for await (const [key] of range(this.db, k(p, name))) ops.push({ type: 'del', key })
+      ops.push({ type: 'del', key: k('repo', name) })
+      await journal(this.objects, { op: 'repo-delete', time: this.core.clock(), repo: name })
+      await writeBatch(this.db, ops)
+      this.changed(name, undefined)
+    })
+  }
+
+  // ---- branches ----
+  async createBranch (repo: string, name: string, opts: { from?: string } = {}): Promise<M.BranchInfo> {
+    checkRefName('branch', name)
+    return await this.core.lock(async () => {
+      await repoRec(this.db, repo)
+      if (await this.db.get(k('br', repo, name)) !== undefined) throw exists('branch', `${repo}@${name}`)
+      let head: string | null = null
+      if (opts.from !== undefined) head = (await this.reader.finishedCommit(repo, opts.from))?.id ?? null
+      const now = this.core.clock()
+      const rec: BranchRec = { head, open: null, created: now }
+      await journal(this.objects, { op: 'branch-set', time: now, repo, branch: name, head, created: now })
+      await writeBatch(this.db, [
+        { type: 'put', key: k('br', repo, name), value: rec },
+        { type: 'put', key: k('rl', repo, name, now, 0), value: { head } }
+      ])
+      return this.changed(repo, branchInfo(repo, name, rec))
+    })
+  }
+
+  async listBranches (repo: string): Promise<M.BranchInfo[]> {
+    await repoRec(this.db, repo)
+    const out: M.BranchInfo[] = []
+    for await (const [key, rec] of range<BranchRec>(this.db, k('br', repo))) out.push(branchInfo(repo, lastPart(key), rec))
+    return out
+  }
+
+  async inspectBranch (repo: string, name: string): Promise<M.BranchInfo> {
+    return branchInfo(repo, name, await branchRec(this.db, repo, name))
+  }
+
+  async deleteBranch (repo: string, name: string): Promise<void> {
+    await this.core.lock(async () => {
+      const rec = await branchRec(this.db, repo, name)
+      if (rec.open !== null) throw conflict(`branch '${repo}@${name}' has an open write session; commit or abort it first`, { repo, branch: name })
+      const ops: Array<{ type: 'del', key: string }> = [{ type: 'del', key: k('br', repo, name) }]
+      for await (const [key] of range(this.db, k('rl', repo, name))) ops.push({ type: 'del', key })
+      await journal(this.objects, { op: 'branch-delete', time: this.core.clock(), repo, branch: name })
+      await writeBatch(this.db, ops)
+      this.changed(repo, undefined)
+    })
+  }
+
+  // ---- commits (writes.ts) ----
+  async startCommit (repo: string, branch: string, opts: { message?: string } = {}): Promise<M.CommitInfo> {
+    return this.changed(repo, await this.writer.start(repo, branch, opts))
+  }
+
+  async finishCommit (repo: string, branch: string, opts: M.FinishOptions = {}): Promise<M.CommitInfo> {
+    return this.changed(repo, await this.writer.finish(repo, branch, opts))
+  }
+
+  async abortCommit (repo: string, branch: string): Promise<void> { this.changed(repo, await this.writer.abort(repo, branch)) }
+  async missing (ids: string[]): Promise<string[]> { return await this.writer.missing(ids) }
+  async modify (repo: string, branch: string, ops: M.WriteOp[], opts: M.ModifyOptions = {}): Promise<M.ModifyResult> {
+    return this.changed(repo, await this.writer.modify(repo, branch, ops, opts))
+  }
+
+  // ---- reads (reads.ts) ----
+  async resolve (repo: string, rev: string): Promise<M.Resolved> { return await this.reader.resolve(repo, rev) }
+  async inspectCommit (repo: string, rev: string): Promise<M.CommitInfo> { return await this.reader.inspectCommit(repo, rev) }
+  async log (repo: string, rev: string, opts: { limit?: number } = {}): Promise<M.CommitInfo[]> { return await this.reader.log(repo, rev, opts) }
+  async listCommits (repo: string, opts: M.PageOptions = {}): Promise<M.Page<M.CommitInfo>> { return await this.reader.listCommits(repo, opts) }
+  async stat (repo: string, rev: string, p: string): Promise<M.FileInfo> { return await this.reader.stat(repo, rev, p) }
+  async list (repo: string, rev: string, p: string, opts: M.PageOptions = {}): Promise<M.Page<M.FileInfo>> { return await this.reader.list(repo, rev, p, opts) }
+  async walk (repo: string, rev: string, p: string, opts: M.PageOptions = {}): Promise<M.Page<M.FileInfo>> { return await this.reader.walk(repo, rev, p, opts) }
+  async readPlan (repo: string, rev: string, p: string): Promise<M.ReadPlan> { return await this.reader.readPlan(repo, rev, p) }
+  async diff (repo: string, from: string | null, to: string, opts: { path?: string } = {}): Promise<M.Change[]> { return await this.reader.diff(repo, from, to, opts) }
+
+  // ---- maintenance (maintenance/) ----
+  async du (opts: { repo?: string } = {}): Promise<M.DuReport> {
+    return await this.maintenance(async () => await diskUsage(this.core, opts))
+  }
+
+  async gc (opts: { dryRun?: boolean } & ProgressOptions = {}): Promise<M.GcReport> {
+    return await this.maintenance(async () => await this.core.lock(async () => await collectGarbage(this.core, opts)))
+  }
+
+  async fsck (opts: ProgressOptions = {}): Promise<M.FsckReport> {
+    return await this.maintenance(async () => await checkStore(this.core, opts))
+  }
+
+  async rebuildIndex (opts: ProgressOptions = {}): Promise<M.RebuildReport> {
+    return await this.core.lock(async () => await rebuildIndex(this.core, opts))
+  }
+
+  async close (): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    await this.core.lock(async () => {
+      await this.db.close()
+      await this.objects.close()
+      if (this.ownerFile !== undefined) await rm(this.ownerFile, { force: true })
+    })
+  }
+
+  async [Symbol.asyncDispose] (): Promise<void> { await this.close() }
+
+  private async repoInfo (rec: RepoRec): Promise<M.RepoInfo> {
+    const branches: string[] = []
+    const heads = new Set<string>()
+    for await (const [key, b] of range<BranchRec>(this.db, k('br', rec.name))) {
+      branches.push(lastPart(key))
+      if (b.head !== null) heads.add(b.head)
+    }
+    let size = 0
+    for (const h of heads) size += (await commitRec(this.db, h)).size
+    return { name: rec.name, description: rec.description, created: rec.created, branches, size }
+  }
+
+  /** Tells listeners a repo changed; returns `value` so calls can wrap a result. */
+  private changed<T> (repo: string, value: T): T {
+    this.events.emit('change', repo)
+    return value
+  }
+}

@@ -1,0 +1,236 @@
+/**
+ * The write side: write sessions (open commits), `modify`, finishing and aborting.
+ * Order inside every change: build objects -> make them durable (pack flush) -> one
+ * atomic index batch. A crash before the batch leaves only unreferenced objects.
+ */
+import type * as M from '../api/meta.js'
+import { checkRefName, normPath } from '../api/names.js'
+import { conflict, invalidArgument } from '../api/errors.js'
+import { type TreeEntry, INLINE_CHUNKS, chunksDigest, EMPTY_TREE } from '../format/codec.js'
+import { MutableTree } from '../tree/mutable-tree.js'
+import { entryAt, rootEntry } from '../tree/walk.js'
+import { type BranchRec, type CommitRec, type BatchOp, type ObjRec, k, getMany, writeBatch } from './index-db.js'
+import { packOps } from './node-store.js'
+import { journal, type JournalEvent } from './journal.js'
+import { repoRec, branchRec, commitRec, publicCommit } from './records.js'
+import type { Core } from './core.js'
+import type { Reader } from './reads.js'
+
+const CHUNK_ID_RE = /^[0-9a-f]{64}$/
+
+export class Writer {
+  constructor (private readonly core: Core, private readonly reader: Reader) {}
+
+  /** The branch record, creating the branch (empty) if it does not exist yet. */
+  private async ensureBranch (repo: string, branch: string, ops: BatchOp[], events: JournalEvent[]): Promise<BranchRec> {
+    await repoRec(this.core.db, repo)
+    const rec = await this.core.db.get(k('br', repo, branch)) as BranchRec | undefined
+    if (rec !== undefined) return rec
+    checkRefName('branch', branch)
+    const now = this.core.clock()
+    // Journaled only if the change that creates the branch goes through (see `commit`).
+    events.push({ op: 'branch-set', time: now, repo, branch, head: null, created: now })
+    ops.push({ type: 'put', key: k('rl', repo, branch, now, 0), value: { head: null } })
+    return { head: null, open: null, created: now }
+  }
+
+  private async openCommit (repo: string, branch: string, br: BranchRec, message: string, ops: BatchOp[]): Promise<CommitRec> {
+    const parent = br.head === null ? null : await commitRec(this.core.db, br.head)
+    const rec: CommitRec = {
+      id: this.core.newCommitId(),
+      repo,
+      branch,
+      parent: parent?.id ?? null,
+      root: parent?.root ?? EMPTY_TREE,
+      message,
+      started: this.core.clock(),
+      finished: null,
+      size: parent?.size ?? 0,
+      origin: 'user',
+      provenance: { inputs: [] }
+    }
+    br.open = rec.id
+    ops.push(
+      { type: 'put', key: k('cid', repo, rec.id), value: '' },
+      { type: 'put', key: k('ct', repo, rec.started, rec.id), value: '' }
+    )
+    return rec
+  }
+
+  async start (repo: string, branch: string, opts: { message?: string }): Promise<M.CommitInfo> {
+    return await this.core.lock(async () => {
+      const ops: BatchOp[] = []
+      const events: JournalEvent[] = []
+      const br = await this.ensureBranch(repo, branch, ops, events)
+      if (br.open !== null) {
+        throw conflict(`branch '${repo}@${branch}' already has an open write session (commit ${br.open.slice(0, 12)}); commit or abort it first`,
+          { repo, branch, commit: br.open })
+      }
+      const rec = await this.openCommit(repo, branch, br, opts.message ?? '', ops)
+      ops.push({ type: 'put', key: k('c', rec.id), value: rec }, { type: 'put', key: k('br', repo, branch), value: br })
+      await this.commit(ops, events)
+      return publicCommit(rec)
+    })
+  }
+
+  async finish (repo: string, branch: string, opts: M.FinishOptions): Promise<M.CommitInfo> {
+    return await this.core.lock(async () => {
+      const br = await branchRec(this.core.db, repo, branch)
+      if (br.open === null) {
+        throw conflict(`branch '${repo}@${branch}' has no open write session: nothing to commit (\`pfs start\` or a put opens one)`, { repo, branch })
+      }
+      const rec = await commitRec(this.core.db, br.open)
+      const ops: BatchOp[] = []
+      this.seal(rec, br, opts, ops)
+      ops.push(...packOps(await this.core.nodes.flush()))
+      await writeBatch(this.core.db, ops)
+      return publicCommit(rec)
+    })
+  }
+
+  /** Makes an open commit immutable: writes its object and moves the branch head. */
+  private seal (rec: CommitRec, br: BranchRec, opts: M.FinishOptions, ops: BatchOp[]): void {
+    rec.finished = this.core.clock()
+    if (opts.message !== undefined) rec.message = opts.message
+    if (opts.provenance !== undefined) rec.provenance = opts.provenance
+    if (opts.origin !== undefined) rec.origin = opts.origin
+    const info = publicCommit(rec)
+    rec.obj = this.core.nodes.putCommit({ t: 'commit', ...info })
+    br.head = rec.id
+    br.open = null
+    ops.push(
+      { type: 'put', key: k('c', rec.id), value: rec },
+      { type: 'put', key: k('br', rec.repo, rec.branch), value: br },
+      { type: 'put', key: k('rl', rec.repo, rec.branch, rec.finished, 0), value: { head: rec.id } }
+    )
+  }
+
+  async abort (repo: string, branch: string): Promise<void> {
+    await this.core.lock(async () => {
+      const br = await branchRec(this.core.db, repo, branch)
+      if (br.open === null) throw conflict(`branch '${repo}@${branch}' has no open write session to abort`, { repo, branch })
+      const rec = await commitRec(this.core.db, br.open)
+      br.open = null
+      await writeBatch(this.core.db, [
+        { type: 'del', key: k('c', rec.id) },
+        { type: 'del', key: k('cid', repo, rec.id) },
+        { type: 'del', key: k('ct', repo, rec.started, rec.id) },
+        { type: 'put', key: k('br', repo, branch), value: br }
+      ])
+    })
+  }
+
+  /** Journal events first (durable), then the index batch: rebuild sees what the index saw. */
+  private async commit (ops: BatchOp[], events: JournalEvent[]): Promise<void> {
+    for (const ev of events) await journal(this.core.objects, ev)
+    await writeBatch(this.core.db, ops)
+  }
+
+  /** See store/api/pins.ts for the protocol. */
+  async missing (ids: string[]): Promise<string[]> {
+    if (!Array.isArray(ids)) throw invalidArgument('missing() takes a list of chunk ids')
+    return await this.core.pins.missing(ids, async ids => {
+      const recs = await getMany<ObjRec>(this.core.db, ids.map(id => k('o', id)))
+      return recs.map(r => r !== undefined)
+    })
+  }
+
+  async modify (repo: string, branch: string, wops: M.WriteOp[], opts: M.ModifyOptions): Promise<M.ModifyResult> {
+    if (!Array.isArray(wops)) throw invalidArgument('modify() takes a list of operations')
+    return await this.core.lock(async () => {
+      const ops: BatchOp[] = []
+      const events: JournalEvent[] = []
+      const br = await this.ensureBranch(repo, branch, ops, events)
+      const opened = br.open === null
+      const rec = br.open === null ? await this.openCommit(repo, branch, br, opts.message ?? '', ops) : await commitRec(this.core.db, br.open)
+      try {
+        ops.push(...await this.registerObjects(opts.objects ?? []))
+        await this.checkChunks(wops, opts.objects ?? [])
+        const now = this.core.clock()
+        const tree = new MutableTree(this.core.nodes, rec.root, now)
+        for (const op of wops) await this.apply(tree, op, now)
+        const root = await tree.flush()
+        rec.root = root.hash
+        rec.size = root.bytes
+        const finished = opened && opts.keepOpen !== true
+        if (finished) this.seal(rec, br, { message: opts.message }, ops)
+        else ops.push({ type: 'put', key: k('c', rec.id), value: rec }, { type: 'put', key: k('br', repo, branch), value: br })
+        ops.push(...packOps(await this.core.nodes.flush()))
+        await this.commit(ops, events)
+        return { commit: publicCommit(rec), finished }
+      } catch (err) {
+        this.core.nodes.discard()
+        throw err
+      }
+    })
+  }
+
+  /** Index records for objects the caller wrote, after checking they really exist. */
+  private async registerObjects (objs: M.NewObject[]): Promise<BatchOp[]> {
+    const sizes = new Map<string, number>()
+    for (const o of objs) sizes.set(o.loc.key, Math.max(sizes.get(o.loc.key) ?? 0, o.loc.offset + o.loc.length))
+    for (const [key, end] of sizes) {
+      const st = await this.core.objects.stat(key)
+      if (st === undefined || st.size < end) throw conflict(`object '${key}' was not written completely; retry the put`, { key })
+    }
+    return packOps(objs.map(o => ({ id: o.id, type: 'chunk', loc: o.loc })))
+  }
+
+  private async checkChunks (wops: M.WriteOp[], objs: M.NewObject[]): Promise<void> {
+    const known = new Set(objs.map(o => o.id))
+    const want = new Set<string>()
+    for (const op of wops) {
+      if (op.op !== 'put') continue
+      if (!Array.isArray(op.chunks)) throw invalidArgument(`put '${op.path}': chunks must be a list`)
+      for (const c of op.chunks) {
+        if (!Array.isArray(c) || typeof c[0] !== 'string' || !CHUNK_ID_RE.test(c[0]) || !Number.isSafeInteger(c[1]) || c[1] < 0) {
+          throw invalidArgument(`put '${op.path}': bad chunk reference ${JSON.stringify(c)?.slice(0, 100)}; expected [sha256 hex, size]`)
+        }
+        if (!known.has(c[0])) want.add(c[0])
+      }
+    }
+    const ids = [...want]
+    const recs = await getMany<ObjRec>(this.core.db, ids.map(id => k('o', id)))
+    const lost = ids.filter((_, i) => recs[i] === undefined)
+    if (lost.length > 0) {
+      throw conflict(`chunk ${lost[0].slice(0, 12)} is not in the store (it may have been garbage-collected during the upload); retry the put`,
+        { chunks: lost.slice(0, 10) })
+    }
+    this.core.pins.release(ids)
+  }
+
+  private async apply (tree: MutableTree, op: M.WriteOp, now: number): Promise<void> {
+    const path = normPath(op.path)
+    switch (op.op) {
+      case 'put': {
+        if (path === '') throw invalidArgument('put needs a file path, not the repository root')
+        await tree.put(path, this.fileEntry(op.chunks, op.mode ?? 0o644, op.mtime ?? now)); return
+      }
+      case 'mkdir': await tree.mkdir(path, op.mode ?? 0o755, op.mtime ?? now, op.parents ?? false); return
+      case 'symlink': {
+        const link: TreeEntry = { n: '', k: 'l', s: Buffer.byteLength(op.target), m: 0o777, t: op.mtime ?? now, h: chunksDigest([]), l: op.target }
+        await tree.put(path, link); return
+      }
+      case 'delete': await tree.delete(path, op.recursive ?? false); return
+      case 'rename': await tree.rename(normPath(op.from), path); return
+      case 'setattr': await tree.setattr(path, op.mode, op.mtime); return
+      case 'copy': {
+        const src = await this.reader.resolve(op.from.repo, op.from.rev)
+        const from = normPath(op.from.path)
+        const e = from === '' ? await rootEntry(this.core.nodes, src.root, now) : await entryAt(this.core.nodes, src.root, from, now)
+        if (path === '') throw invalidArgument('cannot copy over the repository root')
+        await tree.put(path, e); return
+      }
+      default: throw invalidArgument(`unknown operation '${(op as { op: string }).op}'`)
+    }
+  }
+
+  private fileEntry (chunks: M.ChunkRef[], mode: number, mtime: number): TreeEntry {
+    let size = 0
+    // Shapes were checked by checkChunks before any op ran.
+    for (const c of chunks) size += c[1]
+    const base = { n: '', k: 'f' as const, s: size, m: mode & 0o7777, t: mtime }
+    if (chunks.length <= INLINE_CHUNKS) return { ...base, h: chunksDigest(chunks), c: chunks }
+    return { ...base, h: this.core.nodes.putManifest({ t: 'manifest', s: size, c: chunks }) }
+  }
+}

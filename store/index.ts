@@ -1,0 +1,17 @@
+/**
+ * The store's one door: bin/, fs/ and runner/ import this module and nothing else of
+ * store/. What it offers: how to get a `Pfs` (open.ts), the `Pfs` and metadata types,
+ * `PfsError` and its factories, and the names and revs every layer parses the same way.
+ * Opening a store in this process loads the engine (and LevelDB) on demand; importing
+ * this module does not.
+ */
+export { openPfs, ownStore, shareStore, storeDir, socketPath, type OpenOptions, type OwnOptions, type SharedStore } from './open.js'
+export type { Pfs, PutOptions, ReadOptions, OpenFile } from './api/pfs.js'
+export type * from './api/meta.js'
+export type { Progress, ProgressOptions } from './api/progress.js'
+export {
+  PfsError, isPfsError, notFound, exists, invalidArgument, conflict, busy, corrupt, printable, type PfsErrorCode
+} from './api/errors.js'
+export { normPath, joinPath, splitPath, checkRefName } from './api/names.js'
+export { isCommitId, isCommitPrefix } from './api/revs.js'
+export type { RunningServer } from './rpc/server.js'

@@ -1,0 +1,121 @@
+/** Walking trees: entries by path, paged listings and walks, and diffs that skip equal subtrees. */
+import { type TreeEntry, type TreeNode, kindOf, EMPTY_TREE } from '../format/codec.js'
+import { type NodeIO, lookupEntry, iterDir, dirStats } from './tree.js'
+import type { FileInfo, Page, Change } from '../api/meta.js'
+import { PfsError, notFound } from '../api/errors.js'
+import { joinPath } from '../api/names.js'
+
+export const MAX_PAGE = 10_000
+export const DEFAULT_PAGE = 1000
+
+export function info (e: TreeEntry, path: string, commit: string | null): FileInfo {
+  const f: FileInfo = { path, name: e.n, kind: kindOf(e.k), size: e.s, mode: e.m, mtime: e.t, hash: e.h, commit }
+  if (e.l !== undefined) f.target = e.l
+  if (e.x !== undefined) f.count = e.x
+  return f
+}
+
+export async function rootEntry (io: NodeIO, root: string, mtime: number): Promise<TreeEntry> {
+  const st = dirStats(await io.getNode(root))
+  return { n: '', k: 'd', s: st.bytes, m: 0o755, t: mtime, h: root, x: st.count }
+}
+
+/** The entry at `path` (normalized), or NOT_FOUND / NOT_A_DIRECTORY. */
+export async function entryAt (io: NodeIO, root: string, path: string, rootMtime: number): Promise<TreeEntry> {
+  let e = await rootEntry(io, root, rootMtime)
+  if (path === '') return e
+  let sofar = ''
+  for (const name of path.split('/')) {
+    if (e.k !== 'd') throw new PfsError('NOT_A_DIRECTORY', `'${sofar}' is a file, not a folder`, { path: sofar })
+    sofar = joinPath(sofar, name)
+    const next = await lookupEntry(io, e.h, name)
+    if (next === undefined) throw notFound('path', path)
+    e = next
+  }
+  return e
+}
+
+export function clampLimit (limit?: number): number {
+  if (limit === undefined || !Number.isFinite(limit) || limit <= 0) return DEFAULT_PAGE
+  return Math.min(Math.floor(limit), MAX_PAGE)
+}
+
+export async function listDir (io: NodeIO, dir: TreeEntry, path: string, commit: string | null, after?: string, limit?: number): Promise<Page<FileInfo>> {
+  if (dir.k !== 'd') throw new PfsError('NOT_A_DIRECTORY', `'${path}' is a file, not a folder`, { path })
+  const max = clampLimit(limit)
+  const entries: FileInfo[] = []
+  for await (const e of iterDir(io, dir.h, after)) {
+    if (entries.length === max) return { entries, next: entries[entries.length - 1].name }
+    entries.push(info(e, joinPath(path, e.n), commit))
+  }
+  return { entries }
+}
+
+/** Depth-first, name-sorted walk below `dir`, resuming after the path `after`. */
+export async function walkDir (io: NodeIO, dir: TreeEntry, path: string, commit: string | null, after?: string, limit?: number): Promise<Page<FileInfo>> {
+  if (dir.k !== 'd') throw new PfsError('NOT_A_DIRECTORY', `'${path}' is a file, not a folder`, { path })
+  const max = clampLimit(limit)
+  const entries: FileInfo[] = []
+  const rel = after !== undefined && path !== '' && after.startsWith(path + '/') ? after.slice(path.length + 1) : after
+  let more = false
+  const visit = async (h: string, prefix: string, skip: string[] | undefined): Promise<boolean> => {
+    for await (const e of iterDir(io, h, skip?.[0], true)) {
+      const deeper = skip !== undefined && e.n === skip[0]
+      if (!deeper) {
+        if (entries.length === max) { more = true; return false }
+        entries.push(info(e, joinPath(prefix, e.n), commit))
+      }
+      if (e.k === 'd' && !(await visit(e.h, joinPath(prefix, e.n), deeper ? skip?.slice(1) : undefined))) return false
+      skip = undefined
+    }
+    return true
+  }
+  await visit(dir.h, path, rel?.split('/'))
+  return more ? { entries, next: entries[entries.length - 1].path } : { entries }
+}
+
+/** Changes between two trees; equal subtrees (equal hashes) are skipped without reading. */
+export async function diffTrees (io: NodeIO, a: string, b: string, path: string, out: Change[]): Promise<void> {
+  if (a === b) return
+  const [na, nb] = await Promise.all([io.getNode(a), io.getNode(b)])
+  const [ea, eb] = await Promise.all([changedEntries(io, na, nb), changedEntries(io, nb, na)])
+  const mb = new Map(eb.map(e => [e.n, e]))
+  for (const x of ea) {
+    const y = mb.get(x.n)
+    const p = joinPath(path, x.n)
+    if (y === undefined) { await removedOrAdded(io, x, p, 'removed', out); continue }
+    mb.delete(x.n)
+    if (x.k === 'd' && y.k === 'd') { await diffTrees(io, x.h, y.h, p, out); continue }
+    if (x.k !== y.k) {
+      await removedOrAdded(io, x, p, 'removed', out)
+      await removedOrAdded(io, y, p, 'added', out)
+      continue
+    }
+    if (x.h !== y.h || x.m !== y.m || x.l !== y.l) out.push({ path: p, change: 'changed', kind: kindOf(y.k), sizeBefore: x.s, sizeAfter: y.s })
+  }
+  for (const y of mb.values()) await removedOrAdded(io, y, joinPath(path, y.n), 'added', out)
+  out.sort((p, q) => p.path < q.path ? -1 : p.path > q.path ? 1 : 0)
+}
+
+async function removedOrAdded (io: NodeIO, e: TreeEntry, path: string, change: 'added' | 'removed', out: Change[]): Promise<void> {
+  const size = change === 'added' ? { sizeAfter: e.s } : { sizeBefore: e.s }
+  out.push({ path, change, kind: kindOf(e.k), ...size })
+  if (e.k === 'd') {
+    for await (const c of iterDir(io, e.h)) await removedOrAdded(io, c, joinPath(path, c.n), change, out)
+  }
+}
+
+/** Entries of `x` that are not in an identical page of `y`. */
+async function changedEntries (io: NodeIO, x: TreeNode, y: TreeNode): Promise<TreeEntry[]> {
+  if (x.t === 'dir') return x.e
+  const shared = new Set(y.t === 'pages' ? y.p.map(p => p[1]) : [])
+  const out: TreeEntry[] = []
+  for (const p of x.p) {
+    if (shared.has(p[1])) continue
+    const page = await io.getNode(p[1])
+    if (page.t === 'dir') out.push(...page.e)
+  }
+  return out
+}
+
+export { EMPTY_TREE }
