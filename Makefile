@@ -6,7 +6,7 @@ SYS_PKGS := fuse libfuse2 bubblewrap rsync
 BENCH_PKGS := restic rclone
 export PFS_NO_PROGRESS_IN_TESTS := 1
 
-.PHONY: all deps sys-deps bench-deps build test demo bench clean
+.PHONY: all deps sys-deps bench-deps build lint test demo bench clean
 
 all: build
 
@@ -41,10 +41,19 @@ build: deps
 	npx tsc -p tsconfig.json
 	@chmod +x dist/bin/pfs.js
 
+# Types (tests included), ESLint (layers, cycles, unused code, line length: eslint.config.js)
+# and knip (unused exports, files and dependencies: knip.json).
+lint: deps
+	npx tsc -p tsconfig.check.json
+	npx eslint .
+	npx knip
+
+# Lint first; its result counts as one more check in the closing `N passed, N failed`.
 test: build
 	@rm -f .tap-output.txt
+	@lint=0; $(MAKE) --no-print-directory lint || lint=1; \
 	npx tap --reporter=tap 2>&1 | tee .tap-output.txt; status=$$?; \
-	node test/summary.mjs .tap-output.txt; s2=$$?; \
+	node test/summary.mjs .tap-output.txt $$lint; s2=$$?; \
 	[ $$status -eq 0 ] && [ $$s2 -eq 0 ]
 
 demo: build

@@ -2,6 +2,7 @@
 // no import cycles, imports only downwards and through store/index.ts, LevelDB only in
 // the engine's index module, no unused code, lines near 120. Run by `make lint` (and so
 // by `make test`). Unused exports and files are knip's job (knip.json).
+import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 import importX from 'eslint-plugin-import-x'
 import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript'
@@ -31,10 +32,15 @@ const storeZones = Object.entries(STORE_LAYERS).flatMap(([layer, may]) => [
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', '.tap/**', 'bench/.data/**'] },
+  js.configs.recommended,
   ...tseslint.configs.recommended,
   {
+    files: ['**/*.js', '**/*.mjs'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', URL: 'readonly' } }
+  },
+  {
     files: ['**/*.ts'],
-    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    languageOptions: { parserOptions: { project: './tsconfig.check.json', tsconfigRootDir: import.meta.dirname } },
     plugins: { 'import-x': importX, '@stylistic': stylistic },
     settings: { 'import-x/resolver-next': [createTypeScriptImportResolver({ project: './tsconfig.check.json' })] },
     rules: {
@@ -47,6 +53,8 @@ export default tseslint.config(
       '@typescript-eslint/await-thenable': 'error',
       '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: false }],
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
+      // `interface X extends Y {}` declares the methods a class gets from Y at run time.
+      '@typescript-eslint/no-empty-object-type': ['error', { allowInterfaces: 'with-single-extends' }],
       'no-restricted-imports': ['error', { paths: [{ name: 'level', message: 'only store/engine/index-db.ts opens LevelDB' }] }]
     }
   },
@@ -84,7 +92,10 @@ export default tseslint.config(
     rules: {
       // Tests poke at shapes the types do not promise (bad input on purpose).
       '@typescript-eslint/no-explicit-any': 'off',
-      '@typescript-eslint/no-non-null-assertion': 'off'
+      // tap awaits the subtests a file starts; `t.test(...)` at the top level is its idiom.
+      '@typescript-eslint/no-floating-promises': 'off',
+      // A test's name and its assertion messages are whole sentences.
+      '@stylistic/max-len': ['error', { code: 120, ignoreUrls: true, ignoreRegExpLiterals: true, ignoreStrings: true, ignoreTemplateLiterals: true }]
     }
   }
 )

@@ -35,7 +35,8 @@ export async function benchCommitScaling (ctx: Ctx): Promise<Row[]> {
     { name: 'big', folders: scaled(1000), perFolder: 1000 },
     { name: 'flat', folders: 1, perFolder: scaled(100_000, 1000) }
   ]
-  console.log(`\n## commit of one changed file: ${shapes.map(s => `${s.name} ${s.folders * s.perFolder} files`).join(', ')}`)
+  const described = shapes.map(s => `${s.name} ${s.folders * s.perFolder} files`).join(', ')
+  console.log(`\n## commit of one changed file: ${described}`)
   const repos: Repo[] = []
   try {
     for (const s of shapes) repos.push(await build(ctx, s))
@@ -93,7 +94,12 @@ async function build (ctx: Ctx, shape: Shape): Promise<Repo> {
       for (let f = 0; f < shape.perFolder; f++) {
         // A distinct mtime per file: otherwise equal folders would share one tree object
         // and the "big" repo would hold one folder's worth of distinct metadata.
-        ops.push({ op: 'put', path: `${folderName(shape, d)}/${fileName(shape, f)}`, chunks: [ref], mtime: d * shape.perFolder + f + 1 })
+        ops.push({
+          op: 'put',
+          path: `${folderName(shape, d)}/${fileName(shape, f)}`,
+          chunks: [ref],
+          mtime: d * shape.perFolder + f + 1
+        })
         if (ops.length >= batch) { await pfs.apply('r', 'master', ops, { keepOpen: true }); ops = [] }
       }
     }
@@ -102,7 +108,10 @@ async function build (ctx: Ctx, shape: Shape): Promise<Repo> {
   })
   const n = count(shape)
   const objects = await dirBytes(path.join(store, 'objects'))
-  console.log(`   built ${shape.name}: ${n} files in ${(t.ms / 1000).toFixed(1)} s (${(n / t.ms * 1000).toFixed(0)} files/s), ${(objects / 2 ** 20).toFixed(0)} MiB of objects`)
+  const secs = (t.ms / 1000).toFixed(1)
+  const rate = (n / t.ms * 1000).toFixed(0)
+  const mib = (objects / 2 ** 20).toFixed(0)
+  console.log(`   built ${shape.name}: ${n} files in ${secs} s (${rate} files/s), ${mib} MiB of objects`)
   const mid = Math.floor(shape.folders / 2)
   const target = `${folderName(shape, mid)}/${fileName(shape, Math.floor(shape.perFolder / 2))}`
   return { shape, store, pfs, target, warm: [], cold: [] }

@@ -19,7 +19,9 @@ export const GiB = 1 << 30
 function readScale (s: string | undefined): number {
   if (s === undefined || s === '') return 1
   const n = Number(s)
-  if (!Number.isFinite(n) || n <= 0 || n > 10) throw new Error(`PFS_BENCH_SCALE must be a number in (0, 10], got '${s}'`)
+  if (!Number.isFinite(n) || n <= 0 || n > 10) {
+    throw new Error(`PFS_BENCH_SCALE must be a number in (0, 10], got '${s}'`)
+  }
   return n
 }
 

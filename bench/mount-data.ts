@@ -50,7 +50,9 @@ export async function seedStore (store: string, bigLocal: string, big: string, c
     await pfs.apply('data', 'master', [{ op: 'mkdir', path: 'many' }], { keepOpen: true })
     for (let i = 0; i < count; i += 10_000) {
       const ops: WriteOp[] = []
-      for (let j = i; j < Math.min(count, i + 10_000); j++) ops.push({ op: 'put', path: `many/${entryName(j)}`, chunks, mode: 0o644, mtime })
+      for (let j = i; j < Math.min(count, i + 10_000); j++) {
+        ops.push({ op: 'put', path: `many/${entryName(j)}`, chunks, mode: 0o644, mtime })
+      }
       await pfs.apply('data', 'master', ops, { keepOpen: true })
     }
     return { commit: (await pfs.finishCommit('data', 'master', { message: 'benchmark data' })).id }
@@ -59,7 +61,7 @@ export async function seedStore (store: string, bigLocal: string, big: string, c
   }
 }
 
-export const entryName = (i: number): string => `f${String(i).padStart(6, '0')}`
+const entryName = (i: number): string => `f${String(i).padStart(6, '0')}`
 
 /** Writes `count` files of `size` random bytes into `dir` (created), one process. */
 const WRITER = `
@@ -97,7 +99,8 @@ export async function storeAlonePut (store: string, file: string, piece: number)
   const pfs = await openPfs({ store, embeddedOnly: true })
   try {
     const t0 = performance.now()
-    await pfs.putFile('data', 'master', 'store-alone', createReadStream(file, { highWaterMark: piece }), { keepOpen: true })
+    const pieces = createReadStream(file, { highWaterMark: piece })
+    await pfs.putFile('data', 'master', 'store-alone', pieces, { keepOpen: true })
     const ms = performance.now() - t0
     await pfs.abortCommit('data', 'master')
     return ms

@@ -24,7 +24,8 @@ export interface Env {
 }
 
 /** Runs `fn` against a fresh pfs mount (profiled if asked), always unmounting after. */
-export async function withMount<T> (env: Env, phase: string, fn: (m: PfsMount) => Promise<T>, extra: string[] = []): Promise<T> {
+export async function withMount<T> (env: Env, phase: string, fn: (m: PfsMount) => Promise<T>,
+  extra: string[] = []): Promise<T> {
   const profDir = env.profile === undefined ? undefined : path.join(path.resolve(env.profile), phase)
   if (profDir !== undefined) await fsp.mkdir(profDir, { recursive: true })
   const m = await PfsMount.start(env.store, env.mnt, { cpuProfDir: profDir, extra })

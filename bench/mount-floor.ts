@@ -13,17 +13,24 @@ import Fuse from 'fuse-native'
 import { fileURLToPath } from 'node:url'
 
 type Cb = (...args: unknown[]) => void
+/** fuse-native calls each handler with the syscall's arguments and a reply callback. */
+type Handler = (...args: never[]) => void
 
-function floorOps (entries: number, bigSize: number): Record<string, (...args: any[]) => void> {
+function floorOps (entries: number, bigSize: number): Record<string, Handler> {
   const now = new Date()
-  const stat = (mode: number, size: number): object => ({ mtime: now, atime: now, ctime: now, nlink: 1, size, mode, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 })
+  const stat = (mode: number, size: number): object => ({
+    mtime: now, atime: now, ctime: now, nlink: 1, size, mode, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0
+  })
   const zeros = Buffer.alloc(1 << 20)
   const names = Array.from({ length: entries }, (_, i) => `f${String(i).padStart(6, '0')}`)
   const isDir = (p: string): boolean => p === '/' || p === '/many'
   return {
-    readdir: (p: string, cb: Cb) => cb(0, p === '/' ? ['.', '..', 'many', 'big'] : p === '/many' ? ['.', '..', ...names] : []),
-    getattr: (p: string, cb: Cb) => cb(0, isDir(p) ? stat(0o40755, 4096) : stat(0o100644, p === '/big' ? bigSize : p.startsWith('/many/') ? 100 : 0)),
-    fgetattr: (p: string, _fd: number, cb: Cb) => cb(0, isDir(p) ? stat(0o40755, 4096) : stat(0o100644, p === '/big' ? bigSize : 0)),
+    readdir: (p: string, cb: Cb) =>
+      cb(0, p === '/' ? ['.', '..', 'many', 'big'] : p === '/many' ? ['.', '..', ...names] : []),
+    getattr: (p: string, cb: Cb) =>
+      cb(0, isDir(p) ? stat(0o40755, 4096) : stat(0o100644, p === '/big' ? bigSize : p.startsWith('/many/') ? 100 : 0)),
+    fgetattr: (p: string, _fd: number, cb: Cb) =>
+      cb(0, isDir(p) ? stat(0o40755, 4096) : stat(0o100644, p === '/big' ? bigSize : 0)),
     open: (_p: string, _flags: number, cb: Cb) => cb(0, 42),
     create: (_p: string, _mode: number, cb: Cb) => cb(0, 43),
     read: (_p: string, _fd: number, buf: Buffer, len: number, pos: number, cb: Cb) => {
@@ -47,7 +54,8 @@ function floorOps (entries: number, bigSize: number): Record<string, (...args: a
 async function main (): Promise<void> {
   const [mnt, entries, bytes] = process.argv.slice(2)
   if (mnt === undefined) throw new Error('usage: node dist/bench/mount-floor.js MNT ENTRIES FILE_BYTES')
-  const fuse = new Fuse(mnt, floorOps(Number(entries ?? 0), Number(bytes ?? 0)), { maxRead: 1 << 20, autoCache: true, timeout: false, force: true, mkdir: true })
+  const ops = floorOps(Number(entries ?? 0), Number(bytes ?? 0))
+  const fuse = new Fuse(mnt, ops, { maxRead: 1 << 20, autoCache: true, timeout: false, force: true, mkdir: true })
   const base = fuse._fuseOptions.bind(fuse)
   fuse._fuseOptions = () => `${base()},big_writes`.replace(/^,/, '-o')
   await new Promise<void>((resolve, reject) => fuse.mount(err => err ? reject(err) : resolve()))

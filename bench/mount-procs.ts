@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url'
 import { run } from './peers.js'
 
 /** The built CLI next to this file: dist/bench/ -> dist/bin/pfs.js. */
-export const PFS_BIN = fileURLToPath(new URL('../bin/pfs.js', import.meta.url))
+const PFS_BIN = fileURLToPath(new URL('../bin/pfs.js', import.meta.url))
 
 /** Runs `sh -c script` with args as $1..; resolves to its wall time in ms. */
 export async function sh (script: string, ...args: string[]): Promise<number> {
@@ -77,7 +77,8 @@ abstract class MountProc {
 }
 
 /** Starts `node ...args` as a mount that prints a line starting with `mounted` when ready. */
-async function startNodeMount<T extends MountProc> (make: (c: ChildProcess) => T, args: string[], what: string): Promise<T> {
+async function startNodeMount<T extends MountProc> (make: (c: ChildProcess) => T, args: string[],
+  what: string): Promise<T> {
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
   const m = make(child)
   let out = ''
@@ -102,10 +103,12 @@ export class PfsMount extends MountProc {
    * With `cpuProfDir`, the process runs under `node --cpu-prof` and writes its profile
    * there when it stops.
    */
-  static async start (store: string, dir: string, opts: { cpuProfDir?: string, extra?: string[] } = {}): Promise<PfsMount> {
+  static async start (store: string, dir: string,
+    opts: { cpuProfDir?: string, extra?: string[] } = {}): Promise<PfsMount> {
     await fsp.mkdir(dir, { recursive: true })
     const prof = opts.cpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir]
-    return await startNodeMount(c => new PfsMount(c, dir), [...prof, PFS_BIN, '--store', store, 'mount', dir, ...opts.extra ?? []], 'pfs mount')
+    const args = [...prof, PFS_BIN, '--store', store, 'mount', dir, ...opts.extra ?? []]
+    return await startNodeMount(c => new PfsMount(c, dir), args, 'pfs mount')
   }
 }
 
@@ -114,7 +117,8 @@ export class FloorMount extends MountProc {
   static async start (dir: string, entries: number, bytes: number): Promise<FloorMount> {
     await fsp.mkdir(dir, { recursive: true })
     const script = fileURLToPath(new URL('./mount-floor.js', import.meta.url))
-    return await startNodeMount(c => new FloorMount(c, dir), [script, dir, String(entries), String(bytes)], 'the floor mount')
+    const args = [script, dir, String(entries), String(bytes)]
+    return await startNodeMount(c => new FloorMount(c, dir), args, 'the floor mount')
   }
 }
 
@@ -122,7 +126,9 @@ export class RcloneMount extends MountProc {
   /** `rclone mount SRC DIR --vfs-cache-mode off` (a local folder as the remote). */
   static async start (src: string, dir: string): Promise<RcloneMount> {
     await fsp.mkdir(dir, { recursive: true })
-    const child = spawn('rclone', ['mount', src, dir, '--vfs-cache-mode', 'off'], { stdio: ['ignore', 'ignore', 'pipe'] })
+    const child = spawn('rclone', ['mount', src, dir, '--vfs-cache-mode', 'off'], {
+      stdio: ['ignore', 'ignore', 'pipe']
+    })
     const m = new RcloneMount(child, dir)
     let err = ''
     child.stderr?.setEncoding('utf8').on('data', (s: string) => { err = (err + s).slice(-4000) })

@@ -22,19 +22,21 @@ interface CpuProfile {
   endTime: number
 }
 
-export interface SelfTime { fn: string, ms: number, share: number }
+interface SelfTime { fn: string, ms: number, share: number }
 
 /** Where a frame lives, short: `fs/spools.ts:40`, `node:fs`, or a V8 pseudo-frame. */
 function where (f: ProfileNode['callFrame']): string {
   if (f.url === '') return ''
   const file = f.url.startsWith('file://') ? fileURLToPath(f.url) : f.url
   const m = /\/dist\/(.+)\.js$/.exec(file)
-  const short = m !== null ? `${m[1]}.ts` : file.includes('/node_modules/') ? file.slice(file.lastIndexOf('/node_modules/') + 14) : file
+  const short = m !== null
+    ? `${m[1]}.ts`
+    : file.includes('/node_modules/') ? file.slice(file.lastIndexOf('/node_modules/') + 14) : file
   return `${short}:${f.lineNumber + 1}`
 }
 
 /** Self time per function (name + place), largest first, with its share of all samples. */
-export function selfTimes (p: CpuProfile): { total: number, rows: SelfTime[] } {
+function selfTimes (p: CpuProfile): { total: number, rows: SelfTime[] } {
   const byId = new Map(p.nodes.map(n => [n.id, n]))
   const ms = new Map<string, number>()
   let total = 0
@@ -53,13 +55,17 @@ export function selfTimes (p: CpuProfile): { total: number, rows: SelfTime[] } {
 }
 
 /** The top `n` functions by self time, as text lines. */
-export async function summarizeProfile (file: string, n = 15): Promise<string> {
+async function summarizeProfile (file: string, n = 15): Promise<string> {
   const p = JSON.parse(await fsp.readFile(file, 'utf8')) as CpuProfile
   const { total, rows } = selfTimes(p)
   const wall = (p.endTime - p.startTime) / 1000
   const idle = rows.find(r => r.fn.startsWith('(idle)'))?.ms ?? 0
-  const lines = [`${path.basename(file)}: ${(wall / 1000).toFixed(1)} s profiled, ${((total - idle) / 1000).toFixed(1)} s on the main thread (not idle)`]
-  for (const r of rows.slice(0, n)) lines.push(`  ${r.ms.toFixed(0).padStart(7)} ms ${(r.share * 100).toFixed(1).padStart(5)}%  ${r.fn}`)
+  const profiled = (wall / 1000).toFixed(1)
+  const busy = ((total - idle) / 1000).toFixed(1)
+  const lines = [`${path.basename(file)}: ${profiled} s profiled, ${busy} s on the main thread (not idle)`]
+  for (const r of rows.slice(0, n)) {
+    lines.push(`  ${r.ms.toFixed(0).padStart(7)} ms ${(r.share * 100).toFixed(1).padStart(5)}%  ${r.fn}`)
+  }
   return lines.join('\n')
 }
 

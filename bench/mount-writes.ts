@@ -94,12 +94,13 @@ export async function peakRss (env: Env, dir: string): Promise<Row[]> {
     return { start, ms, peak: await m.peakRss() }
   })
   await fsp.rm(src)
-  const readWith = async (extra: string[]): Promise<Streamed> => await withMount(env, `rss-read${extra.join('')}`, async m => {
-    const start = await m.peakRss()
-    await dropCaches()
-    const ms = await ddRead(file, size)
-    return { start, ms, peak: await m.peakRss() }
-  }, extra)
+  const readWith = async (extra: string[]): Promise<Streamed> =>
+    await withMount(env, `rss-read${extra.join('')}`, async m => {
+      const start = await m.peakRss()
+      await dropCaches()
+      const ms = await ddRead(file, size)
+      return { start, ms, peak: await m.peakRss() }
+    }, extra)
   const read = await readWith([])
   const small = await readWith(['--cache-size', '32M'])
   const mib = (b: number): string => `${(b / MiB).toFixed(0)} MiB`

@@ -24,7 +24,12 @@ type Phase = typeof PHASES[number]
 
 export async function benchMount (ctx: Ctx): Promise<Row[]> {
   const phases = selectedPhases()
-  const sizes = { read: scaled(GiB, MiB), entries: scaled(100_000, 100), small: scaled(10_000, 100), stream: scaled(4 * GiB, MiB) }
+  const sizes = {
+    read: scaled(GiB, MiB),
+    entries: scaled(100_000, 100),
+    small: scaled(10_000, 100),
+    stream: scaled(4 * GiB, MiB)
+  }
   console.log(`\n## the mount vs plain disk vs rclone mount (${await rcloneVersion()}); phases ${phases.join(', ')}`)
   const plain = path.join(ctx.dir, 'plain')
   const store = path.join(ctx.dir, 'store')
@@ -44,7 +49,9 @@ export async function benchMount (ctx: Ctx): Promise<Row[]> {
     commitDir: path.join(mnt, 'data', '.commits', seeded.commit),
     profile: nonEmpty(process.env.PFS_BENCH_PROFILE)
   }
-  const benches: Record<Phase, (env: Env, dir: string) => Promise<Row[]>> = { ls: listing, floor, read: reads, write: writes, small: smallFiles, rss: peakRss }
+  const benches: Record<Phase, (env: Env, dir: string) => Promise<Row[]>> = {
+    ls: listing, floor, read: reads, write: writes, small: smallFiles, rss: peakRss
+  }
   const rows: Row[] = []
   try {
     for (const p of phases) rows.push(...await benches[p](env, ctx.dir))
@@ -56,7 +63,11 @@ export async function benchMount (ctx: Ctx): Promise<Row[]> {
 
 function selectedPhases (): Phase[] {
   const want = (process.env.PFS_BENCH_MOUNT ?? '').split(',').filter(s => s !== '')
-  for (const w of want) if (!(PHASES as readonly string[]).includes(w)) throw new Error(`unknown mount phase '${w}' in PFS_BENCH_MOUNT (know: ${PHASES.join(', ')})`)
+  for (const w of want) {
+    if (!(PHASES as readonly string[]).includes(w)) {
+      throw new Error(`unknown mount phase '${w}' in PFS_BENCH_MOUNT (know: ${PHASES.join(', ')})`)
+    }
+  }
   return want.length === 0 ? [...PHASES] : PHASES.filter(p => want.includes(p))
 }
 
@@ -66,7 +77,10 @@ const nonEmpty = (s: string | undefined): string | undefined => s === undefined 
 async function listing (env: Env): Promise<Row[]> {
   const n = env.sizes.entries
   const ls = async (dir: string): Promise<number> => await sh('ls -l "$1" >/dev/null', dir)
-  const twice = async (dir: string): Promise<[number, number]> => { await dropCaches(); return [await ls(dir), await ls(dir)] }
+  const twice = async (dir: string): Promise<[number, number]> => {
+    await dropCaches()
+    return [await ls(dir), await ls(dir)]
+  }
   const pfs = await withMount(env, 'ls', async () => {
     const t = await twice(path.join(env.branch, 'many'))
     const seen = (await fsp.readdir(path.join(env.branch, 'many'))).length
@@ -93,9 +107,11 @@ async function floor (env: Env, dir: string): Promise<Row[]> {
   let t: { ls: number[], read: number, write: number }
   try {
     await dropCaches()
-    const ls = [await sh('ls -l "$1" >/dev/null', path.join(m.dir, 'many')), await sh('ls -l "$1" >/dev/null', path.join(m.dir, 'many'))]
+    const many = path.join(m.dir, 'many')
+    const ls = [await sh('ls -l "$1" >/dev/null', many), await sh('ls -l "$1" >/dev/null', many)]
     const read = await ddRead(path.join(m.dir, 'big'), size)
-    const write = await sh('dd if=/dev/zero of="$1" bs=1M count="$2" 2>/dev/null', path.join(m.dir, 'sink'), String(size / MiB))
+    const sink = path.join(m.dir, 'sink')
+    const write = await sh('dd if=/dev/zero of="$1" bs=1M count="$2" 2>/dev/null', sink, String(size / MiB))
     t = { ls, read, write }
   } finally {
     await m.stop()
@@ -142,7 +158,12 @@ async function reads (env: Env): Promise<Row[]> {
     }
     return first
   })
-  const c = { disk: median(cold.disk), branch: median(cold.branch), commit: median(cold.commit), rclone: median(cold.rclone) }
+  const c = {
+    disk: median(cold.disk),
+    branch: median(cold.branch),
+    commit: median(cold.commit),
+    rclone: median(cold.rclone)
+  }
   const label = `${gib(size)} GiB`
   const rows: Row[] = [report({
     name: `sequential read of ${label} from the branch folder, cold, first read after mount`,

@@ -10,7 +10,8 @@ import { dirBytes } from './measure.js'
 export interface RunResult { ms: number, stdout: string, stderr: string }
 
 /** Runs a command to completion; rejects with its stderr when it exits non-zero. */
-export async function run (cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv, cwd?: string } = {}): Promise<RunResult> {
+export async function run (cmd: string, args: string[],
+  opts: { env?: NodeJS.ProcessEnv, cwd?: string } = {}): Promise<RunResult> {
   return await new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint()
     const child = spawn(cmd, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] })
@@ -32,7 +33,11 @@ export class Restic {
   constructor (readonly repo: string) {}
 
   private env (): NodeJS.ProcessEnv {
-    return { ...process.env, RESTIC_PASSWORD: 'x', RESTIC_CACHE_DIR: path.join(path.dirname(this.repo), `${path.basename(this.repo)}.cache`) }
+    return {
+      ...process.env,
+      RESTIC_PASSWORD: 'x',
+      RESTIC_CACHE_DIR: path.join(path.dirname(this.repo), `${path.basename(this.repo)}.cache`)
+    }
   }
 
   async init (): Promise<void> {
@@ -46,7 +51,8 @@ export class Restic {
 
   /** Bytes of blobs in the repository (`restic stats --mode raw-data`). */
   async rawDataBytes (): Promise<number> {
-    const r = await run('restic', ['-r', this.repo, 'stats', '--mode', 'raw-data', '--json', '--quiet'], { env: this.env() })
+    const args = ['-r', this.repo, 'stats', '--mode', 'raw-data', '--json', '--quiet']
+    const r = await run('restic', args, { env: this.env() })
     return (JSON.parse(r.stdout) as { total_size: number }).total_size
   }
 

@@ -88,7 +88,8 @@ async function warmUp (ctx: Ctx, size: number): Promise<void> {
 }
 
 /** One timed put and one timed backup of the file, each from a warm page cache. */
-async function firstPut (pfs: Pfs, restic: Restic, file: string, resticFirst: boolean): Promise<{ pfs: number, restic: number }> {
+async function firstPut (pfs: Pfs, restic: Restic, file: string,
+  resticFirst: boolean): Promise<{ pfs: number, restic: number }> {
   const runPfs = async (): Promise<number> => {
     await warmCache(file)
     return (await timed(async () => await pfs.putLocal('data', 'master', 'big.bin', file))).ms
@@ -135,7 +136,15 @@ async function insertedPuts (pfs: Pfs, restic: Restic, file: string, size: numbe
   return rows
 }
 
-interface EditRun { inserted: number, bytes: number, pfsNew: number, resticNew: number, rawNew: number, pfsMs: number, resticMs: number }
+interface EditRun {
+  inserted: number
+  bytes: number
+  pfsNew: number
+  resticNew: number
+  rawNew: number
+  pfsMs: number
+  resticMs: number
+}
 
 /** Inserts `fraction` of new bytes at 10 places, then puts and backs up the new file. */
 async function insertedPut (pfs: Pfs, restic: Restic, file: string, size: number, fraction: number): Promise<EditRun> {

@@ -25,7 +25,11 @@ const BENCHES: Record<string, (ctx: Ctx) => Promise<Row[]>> = {
 
 async function main (): Promise<void> {
   const only = (process.env.PFS_BENCH_ONLY ?? '').split(',').filter(s => s !== '')
-  for (const name of only) if (BENCHES[name] === undefined) throw new Error(`unknown benchmark '${name}' in PFS_BENCH_ONLY (know: ${Object.keys(BENCHES).join(', ')})`)
+  for (const name of only) {
+    if (BENCHES[name] === undefined) {
+      throw new Error(`unknown benchmark '${name}' in PFS_BENCH_ONLY (know: ${Object.keys(BENCHES).join(', ')})`)
+    }
+  }
   const base = process.env.PFS_BENCH_DIR ?? os.tmpdir()
   await fsp.mkdir(base, { recursive: true })
   const root = await fsp.mkdtemp(path.join(base, 'pfs-bench-'))
@@ -59,7 +63,10 @@ async function main (): Promise<void> {
 async function describeMachine (): Promise<string> {
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU'
   const mem = (os.totalmem() / 2 ** 30).toFixed(1)
-  return `Machine: ${os.availableParallelism()} cores (${cpu}), ${mem} GiB RAM, Node ${process.version}, ${await resticVersion()}, ${os.platform()} ${os.release()}`
+  const cores = os.availableParallelism()
+  const restic = await resticVersion()
+  const system = `${os.platform()} ${os.release()}`
+  return `Machine: ${cores} cores (${cpu}), ${mem} GiB RAM, Node ${process.version}, ${restic}, ${system}`
 }
 
 /** 1-minute load average: other work on the machine skews every figure. */

@@ -74,7 +74,8 @@ async function makeTree (root: string, count: number): Promise<void> {
     const data = randomBytes(per * FILE_SIZE)
     const writes: Array<Promise<void>> = []
     for (let f = 0; f < per; f++) {
-      writes.push(fsp.writeFile(path.join(dir, `f${String(f).padStart(4, '0')}`), data.subarray(f * FILE_SIZE, (f + 1) * FILE_SIZE)))
+      const name = `f${String(f).padStart(4, '0')}`
+      writes.push(fsp.writeFile(path.join(dir, name), data.subarray(f * FILE_SIZE, (f + 1) * FILE_SIZE)))
       if (writes.length >= 64) await Promise.all(writes.splice(0))
     }
     await Promise.all(writes)

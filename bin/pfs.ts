@@ -7,13 +7,14 @@ import os from 'node:os'
 import path from 'node:path'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import yargs, { type CommandModule } from 'yargs'
+import yargs from 'yargs'
 import { hideBin } from 'yargs/helpers'
-import type { GlobalArgs, GroupModule } from './cli/command.js'
+import type { AnyCommand, GroupModule } from './cli/command.js'
 import { invalidArgument } from '../store/index.js'
 import { UsageError, report } from './cli/errors.js'
 import { exitQuietlyOnEpipe } from './cli/output.js'
 import { protectDash, showDash } from './cli/dash.js'
+import { completeWord, wantsLocalPath } from './cli/completion.js'
 import repo from './commands/repo.js'
 import branch from './commands/branch.js'
 import start from './commands/start.js'
@@ -35,14 +36,29 @@ import serve from './commands/serve.js'
 import mount from './commands/mount.js'
 import unmount from './commands/unmount.js'
 
-const COMMANDS: Array<CommandModule<GlobalArgs, any>> = [
+const COMMANDS: AnyCommand[] = [
   repo, branch, start, commit, abort, put, get, cat, ls, rm, cp, log, diff, inspect, du, gc, fsck, serve, mount, unmount
 ]
 
-function program (args: string[]) {
-  return yargs(args)
+const ABOUT = 'A version-controlled file system for data. Addresses are repo@rev:path, e.g. images@master~2:cats/1.png.'
+
+type Defaults = (cb: (err: unknown, builtin?: string[]) => void) => void
+
+/** yargs' commands and options, then addresses and repo names (bin/cli/completion.ts). */
+type Argv = Parameters<typeof completeWord>[1]
+
+function complete (current: string, argv: Argv, defaults: Defaults, done: (c: string[]) => void): void {
+  if (wantsLocalPath(current, argv)) { done([]); return }
+  defaults((_err, builtin) => {
+    void completeWord(current, argv).then(mine => { done([...(builtin ?? []), ...mine]) })
+  })
+}
+
+/** The command line; `completing` answers the completion script: no validation, no failing. */
+function program (args: string[], completing = false) {
+  const y = yargs(args)
     .scriptName('pfs')
-    .usage('$0 <command> [options]\n\nA version-controlled file system for data. Addresses are repo@rev:path, e.g. images@master~2:cats/1.png.')
+    .usage(`$0 <command> [options]\n\n${ABOUT}`)
     .option('store', {
       type: 'string',
       global: true,
@@ -50,10 +66,29 @@ function program (args: string[]) {
       defaultDescription: '$PFS_STORE or ~/.pfs',
       describe: 'store folder (a running `pfs serve` on it is used when there is one)'
     })
-    .option('server', { type: 'string', global: true, default: process.env.PFS_SERVER || undefined, defaultDescription: '$PFS_SERVER', describe: 'server URL, e.g. http://10.0.0.5:7070', coerce: serverUrl })
-    .option('token', { type: 'string', global: true, default: process.env.PFS_TOKEN || undefined, defaultDescription: '$PFS_TOKEN', describe: 'token for a TCP server' })
-    .option('json', { type: 'boolean', global: true, default: false, describe: 'print the result as one JSON document' })
-    .command(COMMANDS as Array<CommandModule<any, any>>)
+    .option('server', {
+      type: 'string',
+      global: true,
+      default: process.env.PFS_SERVER || undefined,
+      defaultDescription: '$PFS_SERVER',
+      describe: 'server URL, e.g. http://10.0.0.5:7070',
+      coerce: serverUrl
+    })
+    .option('token', {
+      type: 'string',
+      global: true,
+      default: process.env.PFS_TOKEN || undefined,
+      defaultDescription: '$PFS_TOKEN',
+      describe: 'token for a TCP server'
+    })
+    .option('json', {
+      type: 'boolean', global: true, default: false, describe: 'print the result as one JSON document'
+    })
+    .command(COMMANDS)
+    .completion('completion', 'print a shell completion script: pfs completion >> ~/.bashrc (zsh: >> ~/.zshrc)',
+      complete)
+  if (completing) return y.fail(() => {})
+  return y
     .demandCommand(1, 'a command is required')
     .strict()
     .recommendCommands()
@@ -78,7 +113,8 @@ function usageError (msg: string, args: string[]): UsageError {
   const suggestion = /^Did you mean (.+)\?$/.exec(msg)
   if (suggestion !== null) {
     const words = positionals(args)
-    const typed = cmd === '' ? words[0] ?? '' : words[words.indexOf(cmd.split(' ')[0] as string) + cmd.split(' ').length] ?? ''
+    const at = cmd === '' ? 0 : words.indexOf(cmd.split(' ')[0] as string) + cmd.split(' ').length
+    const typed = words[at] ?? ''
     msg = `unknown command '${typed}'; did you mean '${suggestion[1]}'?`
   }
   return new UsageError(showDash(msg.charAt(0).toLowerCase() + msg.slice(1)), cmd)
@@ -87,7 +123,10 @@ function usageError (msg: string, args: string[]): UsageError {
 function serverUrl (s: string | undefined): string | undefined {
   if (s === undefined || s === '') return undefined
   const url = URL.canParse(s) ? new URL(s) : undefined
-  if (url?.protocol !== 'http:' && url?.protocol !== 'https:') {
+  if (url?.protocol === 'https:') {
+    throw invalidArgument(`--server '${s}': https is not supported; serve over http:// on a trusted network or through a tunnel`, { server: s })
+  }
+  if (url?.protocol !== 'http:') {
     throw invalidArgument(`--server '${s}' is not a server URL; write it like http://10.0.0.5:7070`, { server: s })
   }
   return s
@@ -119,15 +158,26 @@ function version (): string {
   let dir = path.dirname(fileURLToPath(import.meta.url))
   for (let i = 0; i < 4; i++, dir = path.dirname(dir)) {
     try {
-      const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string, version?: string }
+      const text = readFileSync(path.join(dir, 'package.json'), 'utf8')
+      const pkg = JSON.parse(text) as { name?: string, version?: string }
       if (pkg.name === 'pfs' && pkg.version) return pkg.version
-    } catch {}
+    } catch {
+      // not here: look one folder up
+    }
   }
   return 'unknown'
 }
 
+/** What the completion script asks at each TAB: one candidate a line, never an error. */
+const COMPLETION_ARG = '--get-yargs-completions'
+
 async function main (args: string[]): Promise<number> {
   exitQuietlyOnEpipe()
+  if (args.includes(COMPLETION_ARG)) {
+    // yargs prints the candidates and exits; a failure completes nothing.
+    await program(args, true).parseAsync().catch(() => {})
+    return 0
+  }
   try {
     await program(protectDash(args)).parseAsync()
     return 0

@@ -28,7 +28,10 @@ export class AttrOps {
     if (mp.kind === 'repo') return makeStat('dir', 0, 0o755, now, ids)
     if (mp.kind === 'commits') return makeStat('dir', 0, 0o555, now, ids)
     const { v, spool: s } = await this.m.current(p)
-    if (v.path === '') return makeStat('dir', 0, v.branch === null ? 0o555 : 0o755, v.r.commit?.finished ?? v.r.commit?.started ?? now, ids)
+    if (v.path === '') {
+      const time = v.r.commit?.finished ?? v.r.commit?.started ?? now
+      return makeStat('dir', 0, v.branch === null ? 0o555 : 0o755, time, ids)
+    }
     if (s !== undefined) return makeStat('file', s.size, s.mode, s.mtime, ids)
     const info = await this.m.views.stat(v.repo, v.r.root, v.path)
     if (info === null) throw new Errno(Fuse.ENOENT)
@@ -94,7 +97,9 @@ export class AttrOps {
     const exists = v.path === '' || await this.m.views.stat(v.repo, v.r.root, v.path) !== null ||
       (v.branch !== null && this.m.spools.get(v.repo, v.branch, v.path) !== undefined)
     if (!exists) throw new Errno(Fuse.ENOENT)
-    const value = name === 'user.pfs.commit' ? v.r.commit?.id : name === 'user.pfs.repo' ? v.repo : (v.branch ?? v.r.commit?.branch)
+    const value = name === 'user.pfs.commit'
+      ? v.r.commit?.id
+      : name === 'user.pfs.repo' ? v.repo : (v.branch ?? v.r.commit?.branch)
     return value === undefined || value === null ? null : Buffer.from(value)
   }
 

@@ -18,7 +18,9 @@ export interface Stat {
   blksize: number
 }
 
-export function makeStat (kind: 'file' | 'dir' | 'symlink', size: number, mode: number, mtime: number, ids: { uid: number, gid: number }): Stat {
+export type Owner = { uid: number, gid: number }
+
+export function makeStat (kind: FileInfo['kind'], size: number, mode: number, mtime: number, ids: Owner): Stat {
   const type = kind === 'dir' ? S_IFDIR : kind === 'symlink' ? S_IFLNK : S_IFREG
   return {
     mode: type | (mode & 0o7777),
@@ -34,6 +36,6 @@ export function makeStat (kind: 'file' | 'dir' | 'symlink', size: number, mode: 
   }
 }
 
-export function statOf (info: FileInfo, ids: { uid: number, gid: number }): Stat {
+export function statOf (info: FileInfo, ids: Owner): Stat {
   return makeStat(info.kind, info.size, info.mode, info.mtime, ids)
 }

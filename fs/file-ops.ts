@@ -30,7 +30,8 @@ export class FileOps {
 
   async create (p: string, mode: number): Promise<number> {
     const v = await this.m.writable(p)
-    const s = await this.m.spools.open(v.repo, v.branch, v.path, { baseRoot: v.r.root, size: 0, mode: mode & 0o7777, mtime: Date.now(), truncate: true, create: true })
+    const s = await this.m.spools.open(v.repo, v.branch, v.path,
+      { baseRoot: v.r.root, size: 0, mode: mode & 0o7777, mtime: Date.now(), truncate: true, create: true })
     this.m.changed(v.repo, v.branch)
     return this.handle({ spool: s, write: true })
   }
@@ -48,8 +49,9 @@ export class FileOps {
     if (info === null) throw new Errno(Fuse.ENOENT)
     if (info.kind === 'dir') throw new Errno(Fuse.EISDIR)
     if (write) {
+      const truncate = (flags & O_TRUNC) !== 0
       const s = await this.m.spools.open(v.repo, v.branch as string, v.path,
-        { baseRoot: v.r.root, size: info.size, mode: info.mode, mtime: info.mtime, truncate: (flags & O_TRUNC) !== 0, create: false })
+        { baseRoot: v.r.root, size: info.size, mode: info.mode, mtime: info.mtime, truncate, create: false })
       return this.handle({ spool: s, write: true })
     }
     const reader = await this.m.pfs.openFile(v.repo, `tree:${v.r.root}`, v.path)

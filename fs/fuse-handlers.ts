@@ -7,7 +7,8 @@ import type { PfsFs } from './operations.js'
 import { toErrno } from './errno.js'
 
 type Cb = (...args: unknown[]) => void
-type Handler = (...args: any[]) => void // eslint-disable-line @typescript-eslint/no-explicit-any -- fuse-native's callbacks are untyped
+/** fuse-native calls each handler with the syscall's arguments and a reply callback. */
+type Handler = (...args: never[]) => void
 
 /** How the (patched) binding passes UTIME_OMIT; see fs/patch-fuse-native.mjs. */
 const UTIME_OMIT = 2 ** 52 - 1
@@ -16,7 +17,8 @@ export function handlers (fs: PfsFs, log: (m: string) => void): Record<string, H
   const call = <T>(cb: Cb, fn: () => Promise<T>, ok: (cb: Cb, v: T) => void = (c, v) => c(0, v)): void => {
     // A reply that throws (a bad value refused by the binding) must not kill the mount:
     // every open file's unsaved bytes live in this process.
-    fn().then(v => ok(cb, v), e => cb(toErrno(e, log))).catch(e => log(`pfs mount: could not answer a FUSE call: ${(e as Error)?.stack ?? String(e)}`))
+    fn().then(v => ok(cb, v), e => cb(toErrno(e, log)))
+      .catch(e => log(`pfs mount: could not answer a FUSE call: ${(e as Error)?.stack ?? String(e)}`))
   }
   const bytes = (cb: Cb, n: number): void => cb(n)
   const done = (cb: Cb): void => cb(0)
@@ -31,14 +33,17 @@ export function handlers (fs: PfsFs, log: (m: string) => void): Record<string, H
     statfs: (_p: string, cb: Cb) => call(cb, async () => await attrs.statfs()),
     create: (p: string, mode: number, cb: Cb) => call(cb, async () => await files.create(p, mode)),
     open: (p: string, flags: number, cb: Cb) => call(cb, async () => await files.open(p, flags)),
-    read: (p: string, fd: number, buf: Buffer, len: number, pos: number, cb: Cb) => call(cb, async () => await files.read(p, fd, buf, len, pos), bytes),
-    write: (_p: string, fd: number, buf: Buffer, len: number, pos: number, cb: Cb) => call(cb, async () => await files.write(fd, buf, len, pos), bytes),
+    read: (p: string, fd: number, buf: Buffer, len: number, pos: number, cb: Cb) =>
+      call(cb, async () => await files.read(p, fd, buf, len, pos), bytes),
+    write: (_p: string, fd: number, buf: Buffer, len: number, pos: number, cb: Cb) =>
+      call(cb, async () => await files.write(fd, buf, len, pos), bytes),
     flush: (_p: string, fd: number, cb: Cb) => call(cb, async () => await files.flush(fd), done),
     // fuse-native passes (path, datasync, fd): the fd comes third here, unlike flush.
     fsync: (_p: string, _ds: number, fd: number, cb: Cb) => call(cb, async () => await files.flush(fd), done),
     release: (_p: string, fd: number, cb: Cb) => call(cb, async () => await files.release(fd), done),
     truncate: (p: string, size: number, cb: Cb) => call(cb, async () => await files.truncate(p, size), done),
-    ftruncate: (p: string, fd: number, size: number, cb: Cb) => call(cb, async () => await files.truncate(p, size, fd), done),
+    ftruncate: (p: string, fd: number, size: number, cb: Cb) =>
+      call(cb, async () => await files.truncate(p, size, fd), done),
     mkdir: (p: string, mode: number, cb: Cb) => call(cb, async () => await names.mkdir(p, mode), done),
     rmdir: (p: string, cb: Cb) => call(cb, async () => await names.rmdir(p), done),
     unlink: (p: string, cb: Cb) => call(cb, async () => await names.unlink(p), done),
@@ -49,7 +54,8 @@ export function handlers (fs: PfsFs, log: (m: string) => void): Record<string, H
     chmod: (p: string, mode: number, cb: Cb) => call(cb, async () => await attrs.setattr(p, { mode }), done),
     chown: (_p: string, _u: number, _g: number, cb: Cb) => cb(0),
     // mtime 2^52-1 is UTIME_OMIT (`touch -a`): nothing to store, since atime is not kept.
-    utimens: (p: string, _atime: number, mtime: number, cb: Cb) => mtime >= UTIME_OMIT ? cb(0) : call(cb, async () => await attrs.setattr(p, { mtime }), done),
+    utimens: (p: string, _atime: number, mtime: number, cb: Cb) =>
+      mtime >= UTIME_OMIT ? cb(0) : call(cb, async () => await attrs.setattr(p, { mtime }), done),
     getxattr: (p: string, name: string, _pos: number, cb: Cb) => call(cb, async () => await attrs.getxattr(p, name)),
     listxattr: (p: string, cb: Cb) => cb(0, attrs.listxattr(p)),
     setxattr: (_p: string, _n: string, _v: Buffer, _pos: number, _f: number, cb: Cb) => cb(Fuse.EOPNOTSUPP),

@@ -1,6 +1,5 @@
 // The subset of fuse-native (2.2.x) that pfs uses; the package ships no types.
 declare module 'fuse-native' {
-  type Cb = (...args: any[]) => void
   interface FuseOptions {
     force?: boolean
     mkdir?: boolean
@@ -18,7 +17,7 @@ declare module 'fuse-native' {
     defaultPermissions?: boolean
   }
   class Fuse {
-    constructor (mnt: string, ops: Record<string, (...args: any[]) => void>, opts?: FuseOptions)
+    constructor (mnt: string, ops: Record<string, (...args: never[]) => void>, opts?: FuseOptions)
     mnt: string
     mount (cb: (err: Error | null) => void): void
     unmount (cb: (err: Error | null) => void): void
@@ -45,5 +44,4 @@ declare module 'fuse-native' {
     static readonly [code: string]: number | unknown
   }
   export = Fuse
-  export type { Cb }
 }

@@ -60,7 +60,8 @@ export async function lazyUnmount (dir: string): Promise<void> {
     }
   }
   if (!await isMountPoint(dir)) return
-  throw busy(`could not unmount ${dir} (${said.join('; ')}); close what uses it, or run \`umount -l ${dir}\` as root`, { dir })
+  const how = `close what uses it, or run \`umount -l ${dir}\` as root`
+  throw busy(`could not unmount ${dir} (${said.join('; ')}); ${how}`, { dir })
 }
 
 export async function mountPfs (pfs: Pfs, dir: string, opts: MountOptions): Promise<Mounted> {

@@ -4,9 +4,10 @@
  */
 import Fuse from 'fuse-native'
 import { parseMountPath } from './paths.js'
-import { makeStat } from './attrs.js'
+import { makeStat, type Stat } from './attrs.js'
 import { HIDDEN } from './file-ops.js'
 import type { MountState } from './state.js'
+import type { Spool } from './spools.js'
 import type { AttrOps } from './attr-ops.js'
 import { Errno } from './errno.js'
 
@@ -59,7 +60,8 @@ export class NamespaceOps {
     if (a.repo !== b.repo || a.branch !== b.branch) throw new Errno(Fuse.EXDEV)
     // Open files below the source must be in the store before they move.
     for (const s of this.m.spools.all()) {
-      if (s.repo === a.repo && s.branch === a.branch && (s.path === a.path || s.path.startsWith(a.path + '/'))) await this.m.spools.upload(s)
+      const below = s.path === a.path || s.path.startsWith(a.path + '/')
+      if (s.repo === a.repo && s.branch === a.branch && below) await this.m.spools.upload(s)
     }
     await this.m.apply(a, [{ op: 'rename', from: a.path, path: b.path }])
     this.m.spools.move(a.repo, a.branch, a.path, b.path)
@@ -76,7 +78,9 @@ export class NamespaceOps {
     const v = await this.m.writable(from)
     const spool = this.m.spools.get(v.repo, v.branch, v.path)
     const st = await this.attrs.getattr(from)
-    this.m.hidden.set(to, spool === undefined ? () => st : () => makeStat('file', spool.size, spool.mode, spool.mtime, this.m.ids))
+    // An open spool keeps changing: its attributes are read when asked for.
+    const live = (s: Spool) => (): Stat => makeStat('file', s.size, s.mode, s.mtime, this.m.ids)
+    this.m.hidden.set(to, spool === undefined ? () => st : live(spool))
     try {
       await this.unlink(from)
     } catch (e) {

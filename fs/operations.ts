@@ -34,7 +34,9 @@ export class PfsFs {
   async commitAll (message: string): Promise<string[]> {
     const { spools, opts } = this.state
     for (const s of spools.all()) {
-      await spools.upload(s).catch(e => opts.log(`pfs mount: could not save ${s.repo}@${s.branch}:${s.path}: ${(e as Error).message}`))
+      await spools.upload(s).catch(e => {
+        opts.log(`pfs mount: could not save ${s.repo}@${s.branch}:${s.path}: ${(e as Error).message}`)
+      })
     }
     return await this.state.sessions.commitAll(message)
   }

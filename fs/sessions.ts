@@ -37,11 +37,14 @@ export class Sessions {
     if (this.opts.hasOpen(repo, branch)) { this.changed(repo, branch); return }
     this.idle.delete(key)
     try {
-      await this.pfs.finishCommit(repo, branch, { message: `idle commit after ${Math.round((this.opts.idleCommitMs ?? 0) / 1000)}s` })
+      const seconds = Math.round((this.opts.idleCommitMs ?? 0) / 1000)
+      await this.pfs.finishCommit(repo, branch, { message: `idle commit after ${seconds}s` })
       this.touched.delete(key)
       this.opts.committed(repo)
     } catch (e) {
-      if (!isPfsError(e, 'CONFLICT')) this.opts.log(`pfs mount: idle commit of ${repo}@${branch} failed: ${(e as Error).message}`)
+      if (!isPfsError(e, 'CONFLICT')) {
+        this.opts.log(`pfs mount: idle commit of ${repo}@${branch} failed: ${(e as Error).message}`)
+      }
     }
   }
 
@@ -58,7 +61,10 @@ export class Sessions {
       } catch (e) {
         // CONFLICT: already committed (pfs commit). Anything else stays open and is said.
         if (isPfsError(e, 'CONFLICT')) this.touched.delete(key)
-        else this.opts.log(`pfs mount: could not commit ${repo}@${branch}: ${(e as Error).message}; its write session stays open`)
+        else {
+          const why = (e as Error).message
+          this.opts.log(`pfs mount: could not commit ${repo}@${branch}: ${why}; its write session stays open`)
+        }
       }
     }
     return done

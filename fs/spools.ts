@@ -45,6 +45,16 @@ export interface Spool {
   writeError?: Error
 }
 
+/** How a file is opened: the tree its content comes from, and its attributes there. */
+export interface OpenAs {
+  baseRoot: string
+  size: number
+  mode: number
+  mtime: number
+  truncate: boolean
+  create: boolean
+}
+
 /** Bytes of writes a spool may have queued before a writer waits for the disk. */
 const WRITE_BEHIND = 32 << 20
 
@@ -68,7 +78,8 @@ export class Spools {
   inDir (repo: string, branch: string, dir: string): Spool[] {
     const out: Spool[] = []
     for (const s of this.byPath.values()) {
-      if (s.repo === repo && s.branch === branch && !s.detached && path.posix.dirname(s.path) === (dir === '' ? '.' : dir)) out.push(s)
+      const here = path.posix.dirname(s.path) === (dir === '' ? '.' : dir)
+      if (s.repo === repo && s.branch === branch && !s.detached && here) out.push(s)
     }
     return out
   }
@@ -80,7 +91,7 @@ export class Spools {
     return false
   }
 
-  async open (repo: string, branch: string, p: string, o: { baseRoot: string, size: number, mode: number, mtime: number, truncate: boolean, create: boolean }): Promise<Spool> {
+  async open (repo: string, branch: string, p: string, o: OpenAs): Promise<Spool> {
     const existing = this.get(repo, branch, p)
     if (existing !== undefined) {
       existing.refs++
@@ -96,7 +107,8 @@ export class Spools {
     const fresh = o.truncate || o.create
     const s: Spool = {
       repo, branch, path: p, fh, size: fresh ? 0 : o.size, mode: o.mode, mtime: fresh ? Date.now() : o.mtime,
-      dirty: fresh, loaded: fresh, refs: 1, detached: false, baseRoot: o.baseRoot, lock: pLimit(1), stream: fresh ? undefined : null, tail: Promise.resolve(), inFlight: 0
+      dirty: fresh, loaded: fresh, refs: 1, detached: false, baseRoot: o.baseRoot, lock: pLimit(1),
+      stream: fresh ? undefined : null, tail: Promise.resolve(), inFlight: 0
     }
     this.byPath.set(Spools.key(repo, branch, p), s)
     return s
@@ -200,7 +212,9 @@ export class Spools {
         // If the streamed upload fails, the spool still has every byte: upload that.
         if (await stream.end().then(() => true, () => false)) {
           if (s.mode !== s.streamMode || s.timesSet === true) {
-            await this.pfs.apply(s.repo, s.branch, [{ op: 'setattr', path: s.path, mode: s.mode, mtime: s.timesSet === true ? s.mtime : undefined }], { keepOpen: true })
+            const mtime = s.timesSet === true ? s.mtime : undefined
+            const op = { op: 'setattr' as const, path: s.path, mode: s.mode, mtime }
+            await this.pfs.apply(s.repo, s.branch, [op], { keepOpen: true })
           }
           s.dirty = false
           this.onUpload(s.repo, s.branch)
@@ -210,7 +224,8 @@ export class Spools {
       s.stream = null
       await this.load(s)
       await s.fh.datasync()
-      const stream = createReadStream('', { fd: s.fh.fd, start: 0, end: Math.max(0, s.size - 1), autoClose: false, highWaterMark: 1 << 20 })
+      const end = Math.max(0, s.size - 1)
+      const stream = createReadStream('', { fd: s.fh.fd, start: 0, end, autoClose: false, highWaterMark: 1 << 20 })
       const data = s.size === 0 ? new Uint8Array(0) : stream
       await this.pfs.putFile(s.repo, s.branch, s.path, data, { keepOpen: true, mode: s.mode, mtime: s.mtime })
       s.dirty = false
@@ -231,7 +246,8 @@ export class Spools {
     } finally {
       // Reopened while this release was uploading: the new opener owns the spool now.
       if (s.refs === 0) {
-        if (this.byPath.get(Spools.key(s.repo, s.branch, s.path)) === s) this.byPath.delete(Spools.key(s.repo, s.branch, s.path))
+        const key = Spools.key(s.repo, s.branch, s.path)
+        if (this.byPath.get(key) === s) this.byPath.delete(key)
         await s.tail
         await s.fh.close().catch(() => {})
       }
@@ -248,7 +264,11 @@ export class Spools {
     }
     const s = this.byPath.get(Spools.key(repo, branch, from))
     const old = this.byPath.get(Spools.key(repo, branch, to))
-    if (old !== undefined) { this.stopStream(old); old.detached = true; this.byPath.delete(Spools.key(repo, branch, to)) }
+    if (old !== undefined) {
+      this.stopStream(old)
+      old.detached = true
+      this.byPath.delete(Spools.key(repo, branch, to))
+    }
     if (s === undefined) return
     this.byPath.delete(Spools.key(repo, branch, from))
     s.path = to

@@ -45,7 +45,9 @@ export class StreamUpload {
 
   /** Queues the bytes (the caller must not reuse the buffer); waits while too much is queued. */
   async push (b: Buffer): Promise<void> {
-    while (this.queued >= MAX_QUEUED && this.error === undefined) await new Promise<void>(resolve => this.space.push(resolve))
+    while (this.queued >= MAX_QUEUED && this.error === undefined) {
+      await new Promise<void>(resolve => this.space.push(resolve))
+    }
     if (this.error !== undefined) return
     this.queue.push(b)
     this.queued += b.length

@@ -5,7 +5,9 @@
  * Opening a store in this process loads the engine (and LevelDB) on demand; importing
  * this module does not.
  */
-export { openPfs, ownStore, shareStore, storeDir, socketPath, type OpenOptions, type OwnOptions, type SharedStore } from './open.js'
+export {
+  openPfs, ownStore, shareStore, storeDir, socketPath, type OpenOptions, type OwnOptions, type SharedStore
+} from './open.js'
 export type { Pfs, PutOptions, ReadOptions, OpenFile } from './api/pfs.js'
 export type * from './api/meta.js'
 export type { Progress, ProgressOptions } from './api/progress.js'

@@ -64,7 +64,7 @@ export interface SharedStore {
 }
 
 /** The unix socket a server listens on, inside the store folder. */
-export const SOCKET_NAME = 'pfs.sock'
+const SOCKET_NAME = 'pfs.sock'
 
 export function storeDir (opts: { store?: string } = {}): string {
   const dir = nonEmpty(opts.store) ?? nonEmpty(process.env.PFS_STORE) ?? '~/.pfs'
@@ -94,14 +94,21 @@ export async function ownStore (opts: OwnOptions = {}): Promise<SharedStore & { 
   const store = storeDir(opts)
   const engine = await loadEngine(store, { command: opts.command })
   try {
-    const server = await serve(engine, { socketPath: socketPath(store), listen: opts.listen, token: await opts.makeToken?.(), log: opts.log })
+    const server = await serve(engine, {
+      socketPath: socketPath(store), listen: opts.listen, token: await opts.makeToken?.(), log: opts.log
+    })
     const pfs = createPfs(engine, engine.objects, engine.storeConfig, 'embedded', { cacheBytes: opts.cacheBytes })
     let closing: Promise<void> | undefined
     return {
       pfs,
       server,
       onChange: listener => { engine.onChange(listener) },
-      close: async () => { closing ??= (async () => { try { await server.close() } finally { await engine.close() } })(); await closing }
+      close: async () => {
+        closing ??= (async () => {
+          try { await server.close() } finally { await engine.close() }
+        })()
+        await closing
+      }
     }
   } catch (e) {
     await engine.close()

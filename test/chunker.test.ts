@@ -26,7 +26,8 @@ async function * pieces (buf: Uint8Array, sizes: number[]): AsyncGenerator<Uint8
   }
 }
 
-async function chunksOf (buf: Uint8Array, p: ChunkParams, sizes = [buf.length || 1]): Promise<Array<{ data: Buffer, id: string }>> {
+async function chunksOf (buf: Uint8Array, p: ChunkParams,
+  sizes = [buf.length || 1]): Promise<Array<{ data: Buffer, id: string }>> {
   const out = []
   for await (const c of chunkStream(pieces(buf, sizes), p)) out.push(c)
   return out
@@ -122,8 +123,8 @@ const PINNED_CUTS = '00e9527b93b51a9e'
 t.test('bad params are rejected with INVALID_ARGUMENT', async t => {
   const bad: unknown[] = [
     { min: 16, avg: 8, max: 64 }, { min: 4096, avg: 4096, max: 65536 }, { min: 4096, avg: 16384, max: 16384 },
-    { min: 4096.5, avg: 16384, max: 65536 }, { min: 10, avg: 16384, max: 65536 }, { min: 4096, avg: 16384, max: 2 ** 31 },
-    { min: 4096, avg: '16384', max: 65536 }, {}
+    { min: 4096.5, avg: 16384, max: 65536 }, { min: 10, avg: 16384, max: 65536 },
+    { min: 4096, avg: 16384, max: 2 ** 31 }, { min: 4096, avg: '16384', max: 65536 }, {}
   ]
   for (const p of bad) {
     t.throws(() => cut(Buffer.alloc(10), p as ChunkParams), { code: 'INVALID_ARGUMENT' }, JSON.stringify(p))

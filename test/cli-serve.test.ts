@@ -9,7 +9,8 @@ import path from 'node:path'
 import { pfsCli, spawnPfs } from './helpers/cli.js'
 
 /** Starts `pfs serve`, waits for its first line, stops it at the end of the test. */
-async function serve (t: Test, store: string, args: string[] = []): Promise<{ out: () => string, stop: () => Promise<number | null> }> {
+async function serve (t: Test, store: string,
+  args: string[] = []): Promise<{ out: () => string, stop: () => Promise<number | null> }> {
   const child = spawnPfs(['--store', store, 'serve', ...args])
   let out = ''
   let err = ''

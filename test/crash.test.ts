@@ -16,7 +16,13 @@ const BUILT = fileURLToPath(new URL('../dist/store/index.js', import.meta.url))
 const ROUNDS = 24
 
 interface Reported { id: string, repo: string, branch: string, files: Record<string, string> }
-interface Round { commits: Reported[], killedAfterMs: number, stderr: string, signal: string | null, code: number | null }
+interface Round {
+  commits: Reported[]
+  killedAfterMs: number
+  stderr: string
+  signal: string | null
+  code: number | null
+}
 
 /** Runs the writer until it has been up for `delayMs` (after READY, or after spawn), then SIGKILLs it. */
 async function runWriter (args: object, delayMs: number, fromSpawn: boolean): Promise<Round> {

@@ -34,7 +34,10 @@ function counting (s: ObjectStore): ObjectStore & { puts: string[] } {
   const puts: string[] = []
   return Object.assign(Object.create(s) as ObjectStore, {
     puts,
-    put: async (key: string, data: Uint8Array, opts?: { defer?: boolean }) => { puts.push(key); await s.put(key, data, opts) },
+    put: async (key: string, data: Uint8Array, opts?: { defer?: boolean }) => {
+      puts.push(key)
+      await s.put(key, data, opts)
+    },
     sync: async () => { await s.sync?.() }
   })
 }
@@ -57,7 +60,9 @@ function plan (index: FakeIndex, refs: Array<[string, number]>): PlannedChunk[] 
   })
 }
 
-async function setup (t: Test, cfg = config()): Promise<{ objects: ObjectStore & { puts: string[] }, index: FakeIndex, writer: ChunkWriter }> {
+interface Setup { objects: ObjectStore & { puts: string[] }, index: FakeIndex, writer: ChunkWriter }
+
+async function setup (t: Test, cfg = config()): Promise<Setup> {
   const objects = counting(new LocalObjectStore(t.testdir()))
   const index = new FakeIndex()
   return { objects, index, writer: new ChunkWriter(index, objects, cfg) }
@@ -125,7 +130,8 @@ t.test('a failing object store fails writeStream', async t => {
 })
 
 /** A 2 MiB file written and registered, and its read plan. */
-async function stored (t: Test, cfg = config()): Promise<{ data: Buffer, chunks: PlannedChunk[], objects: ObjectStore }> {
+async function stored (t: Test,
+  cfg = config()): Promise<{ data: Buffer, chunks: PlannedChunk[], objects: ObjectStore }> {
   const { objects, index, writer } = await setup(t, cfg)
   // Seeded, so the file always has chunks on both sides of the pack threshold.
   const data = bytes(2 * MiB + 123, 7)

@@ -220,7 +220,8 @@ t.test('gc running again and again during puts loses nothing', async t => {
 })
 
 /** Chunks of bytes put in a session that was then aborted: indexed, but garbage. */
-async function deadChunks (s: TestStore, data: Buffer): Promise<Array<{ id: string, size: number, loc: { key: string } }>> {
+async function deadChunks (s: TestStore,
+  data: Buffer): Promise<Array<{ id: string, size: number, loc: { key: string } }>> {
   const pfs = s.pfs()
   await pfs.startCommit('keep', 'scratch')
   await pfs.putFile('keep', 'scratch', 'x', data)

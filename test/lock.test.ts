@@ -13,7 +13,12 @@ import { tempDir, bytes, sha, SMALL_CHUNKS_CONFIG } from './helpers/store-checks
 const HOLDER = fileURLToPath(new URL('./helpers/store-holder.mjs', import.meta.url))
 const BUILT = fileURLToPath(new URL('../dist/store/index.js', import.meta.url))
 
-interface Proc { child: ChildProcessWithoutNullStreams, next: () => Promise<string>, exited: Promise<[number | null, string | null]>, stderr: () => string }
+interface Proc {
+  child: ChildProcessWithoutNullStreams
+  next: () => Promise<string>
+  exited: Promise<[number | null, string | null]>
+  stderr: () => string
+}
 
 function run (t: Parameters<typeof tempDir>[0], mode: 'hold' | 'open', store: string): Proc {
   const child = spawn(process.execPath, [HOLDER, mode, store])
@@ -57,7 +62,9 @@ t.test('a second process opening a store in use is told who holds it, and nothin
   const pid = Number(ready.split(' ')[1])
 
   const second = run(t, 'open', store)
-  const answer = JSON.parse(await second.next()) as { ok: boolean, name?: string, code?: string, message?: string, data?: { store?: string } }
+  const answer = JSON.parse(await second.next()) as {
+    ok: boolean, name?: string, code?: string, message?: string, data?: { store?: string }
+  }
   t.same(await second.exited, [0, null], 'the second process exits normally')
   t.match(answer, { ok: false, name: 'PfsError', code: 'BUSY', data: { store } })
   t.match(answer.message, `pfs process ${pid}`, 'the message names the holder\'s pid')

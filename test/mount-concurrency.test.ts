@@ -15,8 +15,10 @@ const COMMIT_EVERY_MS = 3000
 
 interface Verdict {
   ops: number, reads: number, ok: number, overlapping: number, enoent: number, listings: number
-  writer_errors: unknown[], torn: unknown[], stale: unknown[], read_errors: unknown[], unknown_names: unknown[], ls_errors: unknown[]
-  torn_count: number, stale_count: number, read_errors_count: number, unknown_names_count: number, ls_errors_count: number
+  writer_errors: unknown[], torn: unknown[], stale: unknown[]
+  read_errors: unknown[], unknown_names: unknown[], ls_errors: unknown[]
+  torn_count: number, stale_count: number
+  read_errors_count: number, unknown_names_count: number, ls_errors_count: number
   commits: number, commit_files: number, commit_bad: unknown[], commit_bad_count: number
   write_ms: unknown, read_ms: unknown
   final_files?: number, final_missing?: string[], final_extra?: string[], final_differs?: string[]

@@ -30,7 +30,7 @@ async function sh (script: string, vars: Record<string, string> = {}): Promise<s
 async function tree (root: string): Promise<Tree> {
   const all = JSON.parse(await sh(`"$PY" "$OPS" walk '${root}'`)) as Tree
   return Object.fromEntries(Object.entries(all).map(([p, e]) => {
-    const { mtime, ...rest } = e
+    const { mtime: _mtime, ...rest } = e
     return [p, SET_TIMES.includes(p) ? e : rest]
   }))
 }

@@ -77,7 +77,11 @@ async function historyAnswers (e: Engine): Promise<Record<string, string>> {
   for (const r of await e.listRepos()) {
     for (const b of await e.listBranches(r.name)) {
       // The reflog moves when the branch is made and at each of its commits.
-      const moves = [b.created, ...(await allCommits(e, r.name)).filter(c => c.branch === b.name && c.finished !== null).map(c => c.finished as number)]
+      const commits = await allCommits(e, r.name)
+      const moves = [
+        b.created,
+        ...commits.filter(c => c.branch === b.name && c.finished !== null).map(c => c.finished as number)
+      ]
       const times = new Set<number>()
       for (const time of moves) for (const d of [-1, 0, 1]) times.add(time + d)
       times.add(Date.parse('2999-01-01T00:00:00Z'))

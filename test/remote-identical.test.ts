@@ -15,7 +15,11 @@ async function story (pfs: Pfs): Promise<unknown[]> {
     return v
   }))
   const record = async (f: () => Promise<unknown>): Promise<void> => {
-    try { out.push(strip(await f())) } catch (e) { out.push({ error: (e as { code: string }).code, message: (e as Error).message }) }
+    try {
+      out.push(strip(await f()))
+    } catch (e) {
+      out.push({ error: (e as { code: string }).code, message: (e as Error).message })
+    }
   }
   await record(() => pfs.createRepo('r', { description: 'd' }))
   for (let i = 0; i < 3; i++) await record(() => pfs.putFile('r', 'master', `dir${i % 2}/f${i}`, randomData(700_000 * (i + 1), i), { mtime: 1000 + i, message: `m${i}` }))

@@ -47,9 +47,11 @@ function standIn () {
   return meta as typeof meta & MetaApi
 }
 
+interface RawReply { status: number, headers: http.IncomingHttpHeaders, lines: any[] }
+
 /** One raw request, for what the client hides: statuses, headers, bodies. */
 function raw (target: { socketPath?: string, port?: number }, method: string, urlPath: string,
-  body?: string, headers: Record<string, string> = {}): Promise<{ status: number, headers: http.IncomingHttpHeaders, lines: any[] }> {
+  body?: string, headers: Record<string, string> = {}): Promise<RawReply> {
   return new Promise((resolve, reject) => {
     const req = http.request({ ...target, host: '127.0.0.1', method, path: urlPath, headers, agent: false }, res => {
       let text = ''

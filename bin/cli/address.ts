@@ -34,7 +34,9 @@ export function parseAddress (text: string): Address {
   if (text[i] === '@') {
     const end = revEnd(text, i + 1)
     addr.rev = text.slice(i + 1, end)
-    if (addr.rev === '') throw invalidArgument(`address '${text}' has an empty rev after '@'; write ${repo}@master`, { address: text })
+    if (addr.rev === '') {
+      throw invalidArgument(`address '${text}' has an empty rev after '@'; write ${repo}@master`, { address: text })
+    }
     i = end
   }
   if (text[i] === ':') {
@@ -66,7 +68,10 @@ export function needPath (a: Address, opts: { root?: boolean } = {}): string {
 
 /** Refuses a path part: the address must stop at the rev. */
 export function noPath (a: Address): void {
-  if (a.path !== undefined) throw invalidArgument(`'${a.text}' should not name a path; write ${a.repo}@${a.rev ?? '<rev>'}`, { address: a.text })
+  if (a.path !== undefined) {
+    const write = `${a.repo}@${a.rev ?? '<rev>'}`
+    throw invalidArgument(`'${a.text}' should not name a path; write ${write}`, { address: a.text })
+  }
 }
 
 /** `repo@branch`, as the session and branch commands take it: a branch and no path. */

@@ -23,13 +23,20 @@ export function defineCommand<U> (spec: CommandSpec<U>): CommandModule<GlobalArg
   return spec
 }
 
+/**
+ * Any command module. yargs' CommandModule is invariant in its argument type (builder
+ * returns it, handler takes it), so a list of different commands can only say `any`.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyCommand = CommandModule<GlobalArgs, any>
+
 /** A noun (`repo`, `branch`) grouping subcommands. */
-export interface GroupModule extends CommandModule<GlobalArgs, any> {
+export interface GroupModule extends AnyCommand {
   /** Subcommand names, e.g. ['create', 'list']. */
   subcommands: string[]
 }
 
-export function defineGroup (name: string, describe: string, subcommands: Array<CommandModule<GlobalArgs, any>>): GroupModule {
+export function defineGroup (name: string, describe: string, subcommands: AnyCommand[]): GroupModule {
   const names = subcommands.map(c => String(c.command).split(' ')[0] as string)
   return {
     subcommands: names,

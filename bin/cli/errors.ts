@@ -14,7 +14,7 @@
  */
 import { PfsError, printable } from '../../store/index.js'
 
-export const EXIT = { OK: 0, USER: 1, BUG: 2, RETRY: 3 } as const
+const EXIT = { OK: 0, USER: 1, BUG: 2, RETRY: 3 } as const
 
 /** A command line yargs (or a handler) could not make sense of. */
 export class UsageError extends Error {

@@ -39,6 +39,8 @@ export async function checkDestination (dest: string, isDir: boolean): Promise<v
   if (!ps.isDirectory()) throw invalidArgument(`local path '${parent}' is not a folder`, { path: parent })
   const st = await statMaybe(dest)
   if (st === undefined) return
-  if (isDir && !st.isDirectory()) throw invalidArgument(`local path '${dest}' exists and is not a folder`, { path: dest })
+  if (isDir && !st.isDirectory()) {
+    throw invalidArgument(`local path '${dest}' exists and is not a folder`, { path: dest })
+  }
   if (!isDir && st.isDirectory()) throw invalidArgument(`local path '${dest}' is a folder`, { path: dest })
 }

@@ -10,7 +10,8 @@ import { promises as fsp, constants } from 'node:fs'
 export interface MountRecord { pid: number, dir: string, store: string }
 
 const registry = (): string => path.join(os.tmpdir(), 'pfs-mounts')
-const recordFile = (dir: string): string => path.join(registry(), createHash('sha256').update(path.resolve(dir)).digest('hex').slice(0, 16) + '.json')
+const recordFile = (dir: string): string =>
+  path.join(registry(), createHash('sha256').update(path.resolve(dir)).digest('hex').slice(0, 16) + '.json')
 
 /** `/pfs` when it exists and is writable or can be created, else `~/pfs`. */
 export async function defaultMountDir (): Promise<string> {

@@ -8,7 +8,7 @@ import type { Readable } from 'node:stream'
 import type { EntryKind } from '../../store/index.js'
 
 /** Writes to stdout, waiting when the reader is slower than us. */
-export async function write (text: string | Uint8Array): Promise<void> {
+async function write (text: string | Uint8Array): Promise<void> {
   if (!process.stdout.write(text)) await once(process.stdout, 'drain')
 }
 
@@ -64,7 +64,8 @@ export function time (ms: number | null | undefined): string {
   if (ms === null || ms === undefined) return '-'
   const d = new Date(ms)
   const p = (n: number): string => String(n).padStart(2, '0')
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`
+  const date = `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`
+  return `${date} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`
 }
 
 /** Commit ids in tables: the first 12 characters (full ids in --json and inspect). */

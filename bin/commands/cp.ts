@@ -13,7 +13,9 @@ export default defineCommand({
   describe: 'copy a file or folder of a commit into a branch (no data is copied)',
   builder: y => y
     .positional('source', { type: 'string', demandOption: true, describe: 'repo@rev:path' })
-    .positional('dest', { type: 'string', demandOption: true, describe: 'repo@branch[:path]; a path ending in / is a folder to copy into' })
+    .positional('dest', {
+      type: 'string', demandOption: true, describe: 'repo@branch[:path]; a path ending in / is a folder to copy into'
+    })
     .option('message', { alias: 'm', type: 'string', describe: 'commit message (when no write session is open)' })
     .example('pfs cp images@master~1:cats images@master:cats-before', 'restore an old folder beside the new one')
     .example('pfs cp images@master:labels.csv models@dev:inputs/', 'into another repo'),
@@ -23,8 +25,11 @@ export default defineCommand({
     const from = { repo: s.repo, rev: needRev(s, `${s.repo}@master:${s.path ?? '<path>'}`), path: needPath(s) }
     const branch = needBranch(d)
     const path = d.dirOnly ? joinPath(d.path ?? '', from.path.slice(from.path.lastIndexOf('/') + 1)) : d.path as string
-    const res = await withPfs(argv, pfs => pfs.apply(d.repo, branch, [{ op: 'copy', from, path }], { message: argv.message }))
+    const op = { op: 'copy' as const, from, path }
+    const res = await withPfs(argv, pfs => pfs.apply(d.repo, branch, [op], { message: argv.message }))
     if (argv.json) return await json(res)
-    await line(`copied ${formatAddress(from.repo, from.rev, from.path)} -> ${formatAddress(d.repo, branch, path)} (${res.finished ? 'committed' : 'in open commit'} ${shortId(res.commit.id)})`)
+    const state = `${res.finished ? 'committed' : 'in open commit'} ${shortId(res.commit.id)}`
+    const source = formatAddress(from.repo, from.rev, from.path)
+    await line(`copied ${source} -> ${formatAddress(d.repo, branch, path)} (${state})`)
   }
 })

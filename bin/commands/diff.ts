@@ -14,7 +14,9 @@ export default defineCommand({
   command: 'diff <from> [to]',
   describe: 'list added (A), changed (M) and removed (D) paths between two commits',
   builder: y => y
-    .positional('from', { type: 'string', demandOption: true, describe: 'repo@rev[:path]; alone: compared with its parent' })
+    .positional('from', {
+      type: 'string', demandOption: true, describe: 'repo@rev[:path]; alone: compared with its parent'
+    })
     .positional('to', { type: 'string', describe: 'repo@rev of the same repo' })
     .option('long', { alias: 'l', type: 'boolean', default: false, describe: 'also show sizes before and after' })
     .example('pfs diff images@master', 'what the last commit changed')

@@ -13,7 +13,9 @@ export default defineCommand({
   command: 'fsck',
   describe: 'check the store: every object readable and intact, every commit complete',
   builder: y => y
-    .option('rebuild-index', { type: 'boolean', default: false, describe: 'rebuild the index from the object store first' })
+    .option('rebuild-index', {
+      type: 'boolean', default: false, describe: 'rebuild the index from the object store first'
+    })
     .example('pfs fsck', '')
     .example('pfs fsck --rebuild-index', 'after losing or damaging the index'),
   handler: async argv => {
@@ -25,10 +27,14 @@ export default defineCommand({
     if (argv.json) {
       await json(rebuilt === undefined ? report : { rebuilt, ...report })
     } else {
-      if (rebuilt) await line(`rebuilt the index: ${rebuilt.repos} repos, ${rebuilt.commits} commits, ${rebuilt.objects} objects`)
-      await line(`checked ${report.objectsChecked} objects (${size(report.bytesChecked)}) and ${report.commitsChecked} commits`)
+      if (rebuilt) {
+        await line(`rebuilt the index: ${rebuilt.repos} repos, ${rebuilt.commits} commits, ${rebuilt.objects} objects`)
+      }
+      const objects = `${report.objectsChecked} objects (${size(report.bytesChecked)})`
+      await line(`checked ${objects} and ${report.commitsChecked} commits`)
       for (const p of report.problems) {
-        await line(`  ${p.key}${p.object ? ` (${p.object})` : ''}: ${p.problem}${p.commits?.length ? `; affects ${p.commits.join(', ')}` : ''}`)
+        const affects = p.commits?.length ? `; affects ${p.commits.join(', ')}` : ''
+        await line(`  ${p.key}${p.object ? ` (${p.object})` : ''}: ${p.problem}${affects}`)
       }
     }
     const n = report.problems.length

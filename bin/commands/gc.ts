@@ -17,6 +17,7 @@ export default defineCommand({
       .finally(() => progress.end())
     if (argv.json) return await json(r)
     const verb = r.dryRun ? 'would delete' : 'deleted'
-    await line(`${verb} ${r.deletedObjects} objects (${size(r.freedBytes)}), repacked ${r.repackedPacks} packs, kept ${r.keptObjects} objects`)
+    const kept = `repacked ${r.repackedPacks} packs, kept ${r.keptObjects} objects`
+    await line(`${verb} ${r.deletedObjects} objects (${size(r.freedBytes)}), ${kept}`)
   }
 })

@@ -15,7 +15,12 @@ export default defineCommand({
   describe: 'copy a file or folder of a commit to a local path (a file to stdout without -o)',
   builder: y => y
     .positional('source', { type: 'string', demandOption: true, describe: 'repo@rev:path' })
-    .option('output', { alias: 'o', type: 'string', describe: 'local destination: the folder to fill, or the file to write (an existing folder: put the file inside it)' })
+    .option('output', {
+      alias: 'o',
+      type: 'string',
+      describe: 'local destination: the folder to fill, or the file to write ' +
+        '(an existing folder: put the file inside it)'
+    })
     .example('pfs get images@master:cats -o ./cats', 'a whole folder')
     .example('pfs get images@master~1:labels.csv > old.csv', 'a file, as it was one commit ago'),
   handler: async argv => {
@@ -24,7 +29,9 @@ export default defineCommand({
     const src = needPath(a, { root: true })
     await withPfs(argv, async pfs => {
       const info = await pfs.stat(a.repo, rev, src)
-      if (info.kind === 'file' && argv.output === undefined) return await toStdout(await pfs.readStream(a.repo, rev, src))
+      if (info.kind === 'file' && argv.output === undefined) {
+        return await toStdout(await pfs.readStream(a.repo, rev, src))
+      }
       const name = src === '' ? a.repo : path.posix.basename(src)
       const dest = await destination(argv.output, name, info.kind === 'dir')
       await checkDestination(dest, info.kind === 'dir')

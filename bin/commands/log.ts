@@ -22,7 +22,12 @@ export default defineCommand({
     })
     if (argv.json) return await json(commits)
     await table(['COMMIT', 'BRANCH', 'FINISHED', 'SIZE', 'ORIGIN', 'MESSAGE'], commits.map(c => [
-      shortId(c.id), c.branch, c.finished === null ? 'open' : time(c.finished), size(c.size), c.origin, firstLine(c.message)
+      shortId(c.id),
+      c.branch,
+      c.finished === null ? 'open' : time(c.finished),
+      size(c.size),
+      c.origin,
+      firstLine(c.message)
     ]))
   }
 })

@@ -16,7 +16,9 @@ export default defineCommand({
   describe: 'list the files of a folder of a commit',
   builder: y => y
     .positional('folder', { type: 'string', demandOption: true, describe: 'repo[@rev][:path]; rev defaults to master' })
-    .option('long', { alias: 'l', type: 'boolean', default: false, describe: 'show mode, size, modification time and kind' })
+    .option('long', {
+      alias: 'l', type: 'boolean', default: false, describe: 'show mode, size, modification time and kind'
+    })
     .option('recursive', { alias: 'r', type: 'boolean', default: false, describe: 'everything below the folder' })
     .example('pfs ls images@master:cats -l', '')
     .example('pfs ls images@master~3 -r', 'every file, as of three commits ago'),
@@ -45,7 +47,9 @@ export default defineCommand({
   }
 })
 
-function printer (asJson: boolean, long: boolean, base: string): { entry (e: FileInfo): Promise<void>, end (): Promise<void> } {
+interface Printer { entry (e: FileInfo): Promise<void>, end (): Promise<void> }
+
+function printer (asJson: boolean, long: boolean, base: string): Printer {
   if (asJson) {
     const arr = jsonArray()
     return { entry: e => arr.push(e), end: () => arr.end() }
@@ -55,7 +59,8 @@ function printer (asJson: boolean, long: boolean, base: string): { entry (e: Fil
       const name = relative(e, base) + (e.kind === 'dir' ? '/' : '')
       if (!long) return await line(name)
       const target = e.kind === 'symlink' && e.target !== undefined ? ` -> ${e.target}` : ''
-      await line(`${modeString(e.kind, e.mode)}  ${size(e.size).padStart(10)}  ${time(e.mtime)}  ${e.kind.padEnd(7)}  ${name}${target}`)
+      const attrs = `${modeString(e.kind, e.mode)}  ${size(e.size).padStart(10)}  ${time(e.mtime)}  ${e.kind.padEnd(7)}`
+      await line(`${attrs}  ${name}${target}`)
     },
     end: async () => {}
   }

@@ -16,28 +16,36 @@ export default defineCommand({
   describe: 'mount the store: /pfs/<repo>/<branch>/ (writable), /pfs/<repo>/<rev>/ and .commits/ (history)',
   builder: y => y
     .positional('dir', { type: 'string', describe: 'mount point (default /pfs, or ~/pfs when /pfs cannot be made)' })
-    .option('idle-commit', { type: 'number', describe: 'commit a branch\'s session after this many seconds with no open writer and no change' })
+    .option('idle-commit', {
+      type: 'number', describe: 'commit a branch\'s session after this many seconds with no open writer and no change'
+    })
     .option('cache-size', {
       type: 'string',
       default: '32M',
-      describe: 'memory for cached chunks (e.g. 512M, 2G); a local store is also cached by the kernel, so more helps most with a remote server or S3'
+      describe: 'memory for cached chunks (e.g. 512M, 2G); a local store is also cached by the kernel, ' +
+        'so more helps most with a remote server or S3'
     })
     .option('allow-other', {
       type: 'boolean',
       default: false,
-      describe: 'let other users use the mount, with permission bits checked by the kernel (needs user_allow_other in /etc/fuse.conf unless root)'
+      describe: 'let other users use the mount, with permission bits checked by the kernel ' +
+        '(needs user_allow_other in /etc/fuse.conf unless root)'
     })
     .example('pfs mount', 'then: ls /pfs; cd /pfs/images/master~3; cp x.png /pfs/images/master/')
     .example('pfs mount ~/data --idle-commit 60', 'commit a minute after the last write'),
   handler: async argv => {
     const idle = argv.idleCommit
-    if (idle !== undefined && !(Number.isFinite(idle) && idle > 0)) throw invalidArgument(`--idle-commit ${String(idle)}: give a number of seconds above 0`)
+    if (idle !== undefined && !(Number.isFinite(idle) && idle > 0)) {
+      throw invalidArgument(`--idle-commit ${String(idle)}: give a number of seconds above 0`)
+    }
     const cacheBytes = parseSize(argv.cacheSize)
     const dir = path.resolve(argv.dir ?? await defaultMountDir())
     const { storeDir, shareStore } = await import('../../store/index.js')
     const { mountPfs } = await import('../../fs/mount.js')
     const store = storeDir({ store: argv.store })
-    const shared = await shareStore({ store, server: argv.server, token: argv.token, cacheBytes, command: `mount ${dir}`, log: stderrLog })
+    const shared = await shareStore({
+      store, server: argv.server, token: argv.token, cacheBytes, command: `mount ${dir}`, log: stderrLog
+    })
     try {
       const m = await mountPfs(shared.pfs, dir, {
         spoolDir: path.join(os.tmpdir(), `pfs-spool-${process.pid}`),
@@ -49,7 +57,10 @@ export default defineCommand({
       shared.onChange(repo => m.fs.invalidate(repo))
       await recordMount({ pid: process.pid, dir, store })
       if (argv.json) await json({ mounted: dir, store, mode: shared.pfs.mode })
-      else await line(`mounted ${store} at ${dir}${argv.dir === undefined ? ' (the default)' : ''}; stop with Ctrl-C or \`pfs unmount ${dir}\``)
+      else {
+        const where = `${dir}${argv.dir === undefined ? ' (the default)' : ''}`
+        await line(`mounted ${store} at ${where}; stop with Ctrl-C or \`pfs unmount ${dir}\``)
+      }
       await stopSignal()
       const committed = await m.unmount()
       await forgetMount(dir)
@@ -62,9 +73,10 @@ export default defineCommand({
 })
 
 /** `1048576`, `512K`, `256M`, `2G`. */
-export function parseSize (s: string): number {
+function parseSize (s: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b)?$/i.exec(s.trim())
   if (m === null) throw invalidArgument(`--cache-size '${s}' is not a size; use e.g. 512M or 2G`)
-  const mult = { '': 1, k: 1 << 10, m: 1 << 20, g: 1 << 30, t: 2 ** 40 }[m[2].toLowerCase() as '' | 'k' | 'm' | 'g' | 't']
+  const units = { '': 1, k: 1 << 10, m: 1 << 20, g: 1 << 30, t: 2 ** 40 }
+  const mult = units[m[2].toLowerCase() as keyof typeof units]
   return Math.floor(Number(m[1]) * mult)
 }

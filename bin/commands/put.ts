@@ -1,4 +1,8 @@
-/** `pfs put repo@branch[:path] <file|folder|->`: adds local data to a branch. */
+/**
+ * `pfs put repo@branch[:path] <file|folder|->`: adds local data to a branch. Folders follow
+ * rsync: `./data` puts the folder itself (`path/data/...`), `./data/` puts its contents
+ * (`path/...`).
+ */
 import { invalidArgument, joinPath, type ModifyResult, type PutOptions } from '../../store/index.js'
 import { defineCommand, type GlobalArgs } from '../cli/command.js'
 import { withPfs } from '../cli/session.js'
@@ -14,10 +18,17 @@ export default defineCommand({
   command: 'put <dest> <source>',
   describe: 'add a local file or folder (or stdin) to a branch',
   builder: y => y
-    .positional('dest', { type: 'string', demandOption: true, describe: 'repo@branch[:path]; a path ending in / is a folder to put into' })
-    .positional('source', { type: 'string', demandOption: true, describe: "local file or folder, or '-' for stdin" })
+    .positional('dest', {
+      type: 'string', demandOption: true, describe: 'repo@branch[:path]; a path ending in / is a folder to put into'
+    })
+    .positional('source', {
+      type: 'string',
+      demandOption: true,
+      describe: "local file or folder, or '-' for stdin; a folder ending in / puts its contents (as rsync does)"
+    })
     .option('message', { alias: 'm', type: 'string', describe: 'commit message (when no write session is open)' })
     .example('pfs put images@master ./cats', 'the folder becomes images@master:cats')
+    .example('pfs put images@master:train/ ./cats/', 'the files in cats/ land in train/')
     .example('pfs put images@master:raw/ cat.png', 'becomes raw/cat.png')
     .example('curl -s URL | pfs put images@master:dl/page.html -', 'from stdin'),
   handler: async argv => {
@@ -33,7 +44,8 @@ export default defineCommand({
       progress.end()
       if (argv.json) return await json(res.result)
       const state = res.result.finished ? 'committed' : 'in open commit'
-      await line(`${stdin ? 'stdin' : argv.source} -> ${formatAddress(a.repo, branch, res.path)} (${state} ${shortId(res.result.commit.id)})`)
+      const to = formatAddress(a.repo, branch, res.path === '' ? '/' : res.path)
+      await line(`${stdin ? 'stdin' : argv.source} -> ${to} (${state} ${shortId(res.result.commit.id)})`)
     } finally {
       progress.end()
     }
@@ -42,7 +54,8 @@ export default defineCommand({
 
 async function putStdin (argv: GlobalArgs, a: Address, branch: string, opts: PutOptions): Promise<Put> {
   if (a.path === undefined || a.dirOnly) {
-    throw invalidArgument(`reading stdin needs the file's path: pfs put ${a.repo}@${branch}:<path> -`, { address: a.text })
+    const example = `pfs put ${a.repo}@${branch}:<path> -`
+    throw invalidArgument(`reading stdin needs the file's path: ${example}`, { address: a.text })
   }
   const path = a.path
   const result = await withPfs(argv, pfs => pfs.putFile(a.repo, branch, path, process.stdin, opts))
@@ -50,8 +63,9 @@ async function putStdin (argv: GlobalArgs, a: Address, branch: string, opts: Put
 }
 
 async function putLocal (argv: GlobalArgs, a: Address, branch: string, source: string, opts: PutOptions): Promise<Put> {
-  await statLocal(source)
-  const path = a.dirOnly ? joinPath(a.path ?? '', localName(source)) : a.path as string
+  const st = await statLocal(source)
+  const contents = st.isDirectory() && /\/\.?$/.test(source)
+  const path = contents || !a.dirOnly ? a.path ?? '' : joinPath(a.path ?? '', localName(source))
   const result = await withPfs(argv, pfs => pfs.putLocal(a.repo, branch, path, source, opts))
   return { path, result }
 }

@@ -9,7 +9,9 @@ export default defineCommand({
   describe: 'remove a file (or with -r a folder) from a branch',
   builder: y => y
     .positional('path', { type: 'string', demandOption: true, describe: 'repo@branch:path' })
-    .option('recursive', { alias: 'r', type: 'boolean', default: false, describe: 'remove a folder and everything in it' })
+    .option('recursive', {
+      alias: 'r', type: 'boolean', default: false, describe: 'remove a folder and everything in it'
+    })
     .option('message', { alias: 'm', type: 'string', describe: 'commit message (when no write session is open)' })
     .example('pfs rm images@master:cats/old.png', '')
     .example('pfs rm -r images@master:tmp', 'a whole folder'),
@@ -20,6 +22,7 @@ export default defineCommand({
     const res = await withPfs(argv, pfs =>
       pfs.apply(a.repo, branch, [{ op: 'delete', path, recursive: argv.recursive }], { message: argv.message }))
     if (argv.json) return await json(res)
-    await line(`removed ${formatAddress(a.repo, branch, path)} (${res.finished ? 'committed' : 'in open commit'} ${shortId(res.commit.id)})`)
+    const state = `${res.finished ? 'committed' : 'in open commit'} ${shortId(res.commit.id)}`
+    await line(`removed ${formatAddress(a.repo, branch, path)} (${state})`)
   }
 })

@@ -37,7 +37,10 @@ export default defineCommand({
         await json({ store, socket: server.socketPath, url, token: token !== argv.token ? token : undefined })
       } else {
         await line(`serving ${store} on ${server.socketPath}${url ? ` and ${url}` : ''}`)
-        if (token !== undefined && token !== argv.token) await line(`token: ${token} (saved to ${path.join(store, 'token')}; clients: PFS_SERVER=${url} PFS_TOKEN=...)`)
+        if (token !== undefined && token !== argv.token) {
+          const saved = path.join(store, 'token')
+          await line(`token: ${token} (saved to ${saved}; clients: PFS_SERVER=${url} PFS_TOKEN=...)`)
+        }
       }
       await stopSignal()
       process.stderr.write('pfs: stopping\n')
@@ -48,7 +51,7 @@ export default defineCommand({
 })
 
 /** `127.0.0.1:7070`, `[::1]:7070`, or just `7070` (loopback). */
-export function parseListen (s: string): { host: string, port: number } {
+function parseListen (s: string): { host: string, port: number } {
   const i = s.lastIndexOf(':')
   const host = i < 0 ? '127.0.0.1' : s.slice(0, i).replace(/^\[(.*)\]$/, '$1')
   const port = Number(i < 0 ? s : s.slice(i + 1))

@@ -11,7 +11,8 @@ export default defineCommand({
     .positional('branch', { type: 'string', demandOption: true, describe: 'repo@branch' })
     .option('message', { alias: 'm', type: 'string', describe: 'commit message' })
     .example('pfs start images@master -m "add October"', '')
-    .example('pfs start images@master && pfs put images@master ./oct && pfs commit images@master', 'many changes, one commit'),
+    .example('pfs start images@master && pfs put images@master ./oct && pfs commit images@master',
+      'many changes, one commit'),
   handler: async argv => {
     const { repo, branch } = parseBranch(argv.branch)
     const c = await withPfs(argv, pfs => pfs.startCommit(repo, branch, { message: argv.message }))

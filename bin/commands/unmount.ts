@@ -3,7 +3,7 @@
  * changed sessions committed); a mount whose process died is cleared.
  */
 import path from 'node:path'
-import { notFound, PfsError } from '../../store/index.js'
+import { notFound, busy } from '../../store/index.js'
 import { defineCommand } from '../cli/command.js'
 import { json, line } from '../cli/output.js'
 import { defaultMountDir, findMount, forgetMount, alive } from '../cli/mounts.js'
@@ -22,7 +22,10 @@ export default defineCommand({
       process.kill(rec.pid, 'SIGTERM')
       const deadline = Date.now() + argv.timeout * 1000
       while (alive(rec.pid) && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 100))
-      if (alive(rec.pid)) throw new PfsError('BUSY', `the mount at ${dir} (pid ${rec.pid}) is still saving after ${argv.timeout}s; wait, or raise --timeout`, { dir })
+      if (alive(rec.pid)) {
+        const what = `the mount at ${dir} (pid ${rec.pid})`
+        throw busy(`${what} is still saving after ${argv.timeout}s; wait, or raise --timeout`, { dir })
+      }
     } else if (await isMountPoint(dir)) {
       await lazyUnmount(dir)
     } else {

@@ -10,11 +10,15 @@ export function checkRefName (what: 'repo' | 'branch', name: string): void {
   if (name.includes('\0')) throw invalidName(what, name, 'it contains a NUL byte')
   if (name.includes('/')) throw invalidName(what, name, "it contains '/'")
   if (name === '.' || name === '..') throw invalidName(what, name, "'.' and '..' are reserved")
-  if (name.startsWith('.')) throw invalidName(what, name, "names starting with '.' are reserved for pfs (like .commits)")
+  if (name.startsWith('.')) {
+    throw invalidName(what, name, "names starting with '.' are reserved for pfs (like .commits)")
+  }
   // eslint-disable-next-line no-control-regex
   if (/[\x00-\x1f\x7f]/.test(name)) throw invalidName(what, name, 'it contains a control character')
   const bad = /[@:~^{}\s\\*?[]/.exec(name)
-  if (bad) throw invalidName(what, name, `'${bad[0]}' is not allowed (it is part of the repo@rev:path syntax or a glob)`)
+  if (bad) {
+    throw invalidName(what, name, `'${bad[0]}' is not allowed (it is part of the repo@rev:path syntax or a glob)`)
+  }
   if (what === 'branch' && /^[0-9a-f]{32}$/.test(name)) throw invalidName(what, name, 'it looks like a commit id')
 }
 
@@ -33,7 +37,9 @@ export function normPath (p: string): string {
       out.pop()
       continue
     }
-    if (Buffer.byteLength(part) > 255) throw invalidArgument(`path '${p}': the name '${part.slice(0, 40)}...' is longer than 255 bytes`, { path: p })
+    if (Buffer.byteLength(part) > 255) {
+      throw invalidArgument(`path '${p}': the name '${part.slice(0, 40)}...' is longer than 255 bytes`, { path: p })
+    }
     out.push(part)
   }
   return out.join('/')

@@ -41,7 +41,9 @@ export interface Pfs extends MetaApi {
   readonly mode: 'embedded' | 'remote'
 
   /** Writes one file (stream, buffer) into the branch: its open session, or a commit of its own. */
-  putFile (repo: string, branch: string, path: string, data: AsyncIterable<Uint8Array> | Uint8Array, opts?: PutOptions): Promise<ModifyResult>
+  putFile (
+    repo: string, branch: string, path: string, data: AsyncIterable<Uint8Array> | Uint8Array, opts?: PutOptions
+  ): Promise<ModifyResult>
   /**
    * Copies a local file, or a folder recursively, to `path` in the branch, as one change:
    * a folder's contents land at `path`. When it opens the session itself, a failure
@@ -49,14 +51,18 @@ export interface Pfs extends MetaApi {
    */
   putLocal (repo: string, branch: string, path: string, localPath: string, opts?: PutOptions): Promise<ModifyResult>
   /** Applies metadata-only ops (rm, cp, mkdir...) as one change. */
-  apply (repo: string, branch: string, ops: WriteOp[], opts?: { message?: string, keepOpen?: boolean }): Promise<ModifyResult>
+  apply (
+    repo: string, branch: string, ops: WriteOp[], opts?: { message?: string, keepOpen?: boolean }
+  ): Promise<ModifyResult>
 
   openFile (repo: string, rev: string, path: string): Promise<OpenFile>
   /** Streams a file's bytes (or a range of them) from the object store. */
   readStream (repo: string, rev: string, path: string, opts?: ReadOptions): Promise<Readable>
   readAll (repo: string, rev: string, path: string, opts?: ReadOptions): Promise<Buffer>
   /** Writes a file or folder of a commit to a local path. */
-  getLocal (repo: string, rev: string, path: string, dest: string, opts?: ProgressOptions): Promise<{ files: number, bytes: number }>
+  getLocal (
+    repo: string, rev: string, path: string, dest: string, opts?: ProgressOptions
+  ): Promise<{ files: number, bytes: number }>
 
   [Symbol.asyncDispose] (): Promise<void>
 }

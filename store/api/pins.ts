@@ -15,7 +15,7 @@
  * being deleted. Then it sweeps what is neither reachable nor pinned, and opens the gate.
  */
 
-export const PIN_MS = 60 * 60 * 1000
+const PIN_MS = 60 * 60 * 1000
 export const TRUST_MS = 30 * 60 * 1000
 export const ORPHAN_MS = 24 * 60 * 60 * 1000
 

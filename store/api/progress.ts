@@ -22,7 +22,7 @@ export interface Tick {
   flush: () => void
 }
 
-export const PROGRESS_INTERVAL_MS = 100
+const PROGRESS_INTERVAL_MS = 100
 
 /**
  * At most one event per `ms`: the first at once, and every `final` one. With `trailing`,

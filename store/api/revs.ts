@@ -42,7 +42,9 @@ function parseWhen (text: string, rev: string): number {
   if (/^\d{4}-\d{2}-\d{2}$/.test(t)) t += 'T00:00'
   else if (/^\d{4}-\d{2}-\d{2} \d/.test(t)) t = t.replace(' ', 'T')
   const ms = /^\d+$/.test(t) ? NaN : Date.parse(t)
-  if (Number.isNaN(ms)) throw invalidArgument(`rev '${rev}': '${text}' is not a date; use ISO form like 2026-11-20 or 2026-11-20T14:30`)
+  if (Number.isNaN(ms)) {
+    throw invalidArgument(`rev '${rev}': '${text}' is not a date; use ISO form like 2026-11-20 or 2026-11-20T14:30`)
+  }
   return ms
 }
 

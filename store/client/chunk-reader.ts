@@ -78,7 +78,8 @@ export class ChunkReader {
       }
       const data = await (ahead.shift() as Promise<Buffer>)
       if (data.length !== s.chunk.size) {
-        throw corrupt(`chunk ${s.chunk.id} has ${data.length} bytes but the file lists ${s.chunk.size}; run \`pfs fsck\``, { id: s.chunk.id })
+        throw corrupt(`chunk ${s.chunk.id} has ${data.length} bytes but the file lists ${s.chunk.size}; ` +
+          'run `pfs fsck`', { id: s.chunk.id })
       }
       yield data.subarray(s.from, s.to)
     }
@@ -88,7 +89,8 @@ export class ChunkReader {
     const whole = loc.offset === 0 && loc.key === chunkKey(id)
     const data = whole ? await this.objects.get(loc.key) : await this.objects.getRange(loc.key, loc.offset, loc.length)
     if (data.length !== loc.length) {
-      throw corrupt(`chunk ${id} in ${loc.key} has ${data.length} bytes, expected ${loc.length}; run \`pfs fsck\``, { id, key: loc.key })
+      throw corrupt(`chunk ${id} in ${loc.key} has ${data.length} bytes, expected ${loc.length}; run \`pfs fsck\``,
+        { id, key: loc.key })
     }
     if (this.verify && createHash('sha256').update(data).digest('hex') !== id) {
       throw corrupt(`chunk ${id} in ${loc.key} does not match its SHA-256; run \`pfs fsck\``, { id, key: loc.key })
@@ -99,7 +101,9 @@ export class ChunkReader {
 }
 
 /** The part of each chunk that falls in [start, end) of the file. */
-function slices (chunks: PlannedChunk[], start: number, end: number): Array<{ chunk: PlannedChunk, from: number, to: number }> {
+function slices (
+  chunks: PlannedChunk[], start: number, end: number
+): Array<{ chunk: PlannedChunk, from: number, to: number }> {
   const out = []
   let pos = 0
   for (const chunk of chunks) {

@@ -87,7 +87,9 @@ export class ChunkWriter {
   async writeSmall (files: Buffer[]): Promise<ChunkRef[][]> {
     const min = this.config.chunking.min
     if (files.some(f => f.length > min)) throw invalidArgument(`writeSmall takes files of at most ${min} bytes`)
-    const chunks: Chunk[] = files.filter(f => f.length > 0).map(data => ({ id: createHash('sha256').update(data).digest('hex'), data }))
+    const chunks: Chunk[] = files
+      .filter(f => f.length > 0)
+      .map(data => ({ id: createHash('sha256').update(data).digest('hex'), data }))
     await this.store(chunks)
     let i = 0
     return files.map(f => f.length === 0 ? [] : [[chunks[i++].id, f.length] as ChunkRef])

@@ -32,7 +32,9 @@ export async function getLocal (s: GetSource, repo: string, rev: string, p: stri
     return out
   }
   const tick = throttle(opts.onProgress)
-  const progress = (final = false): void => tick({ phase: 'get', done: out.files, bytes: out.bytes, totalBytes: root.size }, final)
+  const progress = (final = false): void => {
+    tick({ phase: 'get', done: out.files, bytes: out.bytes, totalBytes: root.size }, final)
+  }
   await fsp.mkdir(dest, { recursive: true })
   const dirs: Array<{ to: string, mtime: number }> = []
   let after: string | undefined

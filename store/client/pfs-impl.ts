@@ -19,9 +19,9 @@ import { getLocal } from './get-local.js'
 // The MetaApi methods are bound from META_METHODS in the constructor; this declaration
 // tells TypeScript they are there.
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
-export interface PfsImpl extends MetaApi {}
+interface PfsImpl extends MetaApi {}
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
-export class PfsImpl implements Pfs {
+class PfsImpl implements Pfs {
   private readonly reader: ChunkReader
 
   constructor (
@@ -37,7 +37,9 @@ export class PfsImpl implements Pfs {
     }
   }
 
-  async putFile (repo: string, branch: string, p: string, data: AsyncIterable<Uint8Array> | Uint8Array, opts: PutOptions = {}): Promise<ModifyResult> {
+  async putFile (
+    repo: string, branch: string, p: string, data: AsyncIterable<Uint8Array> | Uint8Array, opts: PutOptions = {}
+  ): Promise<ModifyResult> {
     const path = normPath(p)
     const writer = new ChunkWriter(this.meta, this.objects, this.storeConfig)
     const tick = throttle(opts.onProgress)
@@ -50,7 +52,9 @@ export class PfsImpl implements Pfs {
     return await this.meta.modify(repo, branch, [op], { message: opts.message, objects, keepOpen: opts.keepOpen })
   }
 
-  async putLocal (repo: string, branch: string, p: string, localPath: string, opts: PutOptions = {}): Promise<ModifyResult> {
+  async putLocal (
+    repo: string, branch: string, p: string, localPath: string, opts: PutOptions = {}
+  ): Promise<ModifyResult> {
     const dest = normPath(p)
     const st = await fsp.lstat(localPath).catch(e => {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw notFound('local file', localPath)
@@ -60,11 +64,16 @@ export class PfsImpl implements Pfs {
       const src = createReadStream(localPath, { highWaterMark: 1 << 20 })
       return await this.putFile(repo, branch, dest, src, { mode: st.mode & 0o7777, mtime: st.mtimeMs, ...opts })
     }
-    if (!st.isDirectory()) throw invalidArgument(`local path '${localPath}' is not a file or folder`, { path: localPath })
-    return await putTree({ meta: this.meta, objects: this.objects, config: this.storeConfig }, repo, branch, dest, localPath, opts)
+    if (!st.isDirectory()) {
+      throw invalidArgument(`local path '${localPath}' is not a file or folder`, { path: localPath })
+    }
+    const target = { meta: this.meta, objects: this.objects, config: this.storeConfig }
+    return await putTree(target, repo, branch, dest, localPath, opts)
   }
 
-  async apply (repo: string, branch: string, ops: WriteOp[], opts: { message?: string, keepOpen?: boolean } = {}): Promise<ModifyResult> {
+  async apply (
+    repo: string, branch: string, ops: WriteOp[], opts: { message?: string, keepOpen?: boolean } = {}
+  ): Promise<ModifyResult> {
     return await this.meta.modify(repo, branch, ops, opts)
   }
 
@@ -84,8 +93,13 @@ export class PfsImpl implements Pfs {
     return Buffer.concat(parts)
   }
 
-  async getLocal (repo: string, rev: string, p: string, dest: string, opts: ProgressOptions = {}): Promise<{ files: number, bytes: number }> {
-    return await getLocal({ meta: this.meta, read: async (r, v, f) => await this.readStream(r, v, f) }, repo, rev, p, dest, opts)
+  async getLocal (
+    repo: string, rev: string, p: string, dest: string, opts: ProgressOptions = {}
+  ): Promise<{ files: number, bytes: number }> {
+    return await getLocal(
+      { meta: this.meta, read: async (r, v, f) => await this.readStream(r, v, f) },
+      repo, rev, p, dest, opts
+    )
   }
 
   async close (): Promise<void> {
@@ -97,6 +111,12 @@ export class PfsImpl implements Pfs {
   async [Symbol.asyncDispose] (): Promise<void> { await this.close() }
 }
 
-export function createPfs (meta: MetaApi, objects: ObjectStore, config: StoreConfig, mode: 'embedded' | 'remote', opts: { cacheBytes?: number } = {}): Pfs {
+export function createPfs (
+  meta: MetaApi,
+  objects: ObjectStore,
+  config: StoreConfig,
+  mode: 'embedded' | 'remote',
+  opts: { cacheBytes?: number } = {}
+): Pfs {
   return new PfsImpl(meta, objects, config, mode, opts)
 }

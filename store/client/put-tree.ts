@@ -23,11 +23,20 @@ const BATCH_BYTES = 256 << 20
 const SMALL_READS = 16
 const SMALL_GROUP = 512
 
-interface LocalEntry { rel: string, kind: 'file' | 'dir' | 'link', size: number, mode: number, mtime: number, target?: string }
+interface LocalEntry {
+  rel: string
+  kind: 'file' | 'dir' | 'link'
+  size: number
+  mode: number
+  mtime: number
+  target?: string
+}
 
 export interface TreeTarget { meta: MetaApi, objects: ObjectStore, config: StoreConfig }
 
-export async function putTree (s: TreeTarget, repo: string, branch: string, dest: string, local: string, opts: PutOptions): Promise<ModifyResult> {
+export async function putTree (
+  s: TreeTarget, repo: string, branch: string, dest: string, local: string, opts: PutOptions
+): Promise<ModifyResult> {
   const files = await scanLocal(local)
   const ownSession = await needsSession(s.meta, repo, branch)
   if (ownSession) await s.meta.startCommit(repo, branch, { message: opts.message })
@@ -60,8 +69,15 @@ class TreePut {
   private result: ModifyResult | undefined
   private readonly totalBytes: number
 
-  constructor (private readonly s: TreeTarget, private readonly repo: string, private readonly branch: string,
-    private readonly dest: string, private readonly local: string, private readonly files: LocalEntry[], opts: PutOptions) {
+  constructor (
+    private readonly s: TreeTarget,
+    private readonly repo: string,
+    private readonly branch: string,
+    private readonly dest: string,
+    private readonly local: string,
+    private readonly files: LocalEntry[],
+    opts: PutOptions
+  ) {
     this.writer = new ChunkWriter(s.meta, s.objects, s.config)
     this.tick = throttle(opts.onProgress)
     this.totalBytes = files.reduce((a, f) => a + f.size, 0)
@@ -88,7 +104,9 @@ class TreePut {
   }
 
   private progress (final = false): void {
-    this.tick({ phase: 'put', done: this.done, total: this.files.length, bytes: this.bytes, totalBytes: this.totalBytes }, final)
+    this.tick({
+      phase: 'put', done: this.done, total: this.files.length, bytes: this.bytes, totalBytes: this.totalBytes
+    }, final)
   }
 
   private async putLarge (f: LocalEntry, target: string): Promise<void> {
@@ -139,7 +157,8 @@ async function needsSession (meta: MetaApi, repo: string, branch: string): Promi
 function sessionLeftOpen (e: unknown, abortError: unknown, repo: string, branch: string): PfsError {
   const why = (x: unknown): string => x instanceof Error ? x.message : String(x)
   return new PfsError(isPfsError(abortError) ? abortError.code : 'CONFLICT',
-    `put into ${repo}@${branch} failed (${why(e)}), and its write session could not be discarded (${why(abortError)}); ` +
+    `put into ${repo}@${branch} failed (${why(e)}), ` +
+    `and its write session could not be discarded (${why(abortError)}); ` +
     `run \`pfs abort ${repo}@${branch}\` before putting again`, { repo, branch }, e)
 }
 

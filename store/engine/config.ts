@@ -9,7 +9,11 @@ export const VERSION = '0.1.0'
 
 export interface StoreFile { version: 1, chunking: { min: number, avg: number, max: number }, packThreshold: number }
 
-const DEFAULTS: StoreFile = { version: 1, chunking: { min: 512 << 10, avg: 1 << 20, max: 4 << 20 }, packThreshold: 256 << 10 }
+const DEFAULTS: StoreFile = {
+  version: 1,
+  chunking: { min: 512 << 10, avg: 1 << 20, max: 4 << 20 },
+  packThreshold: 256 << 10
+}
 
 /**
  * The settings in `file`, or new ones (`wanted`, else the defaults) when there is none. A
@@ -22,7 +26,11 @@ export async function loadConfig (file: string, wanted: Partial<Omit<StoreFile, 
     text = await readFile(file, 'utf8')
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e
-    const cfg: StoreFile = { version: 1, chunking: wanted.chunking ?? DEFAULTS.chunking, packThreshold: wanted.packThreshold ?? DEFAULTS.packThreshold }
+    const cfg: StoreFile = {
+      version: 1,
+      chunking: wanted.chunking ?? DEFAULTS.chunking,
+      packThreshold: wanted.packThreshold ?? DEFAULTS.packThreshold
+    }
     const tmp = `${file}.tmp-${process.pid}`
     await writeFile(tmp, JSON.stringify(cfg, null, 2) + '\n')
     await rename(tmp, file)
@@ -32,8 +40,12 @@ export async function loadConfig (file: string, wanted: Partial<Omit<StoreFile, 
   try {
     cfg = JSON.parse(text) as StoreFile
   } catch {
-    throw corrupt(`store settings ${file} are not valid JSON; restore the file (it holds the chunking settings) or move the store aside`, { file })
+    throw corrupt(`store settings ${file} are not valid JSON; ` +
+      'restore the file (it holds the chunking settings) or move the store aside', { file })
   }
-  if (cfg.version !== 1) throw corrupt(`store settings ${file} have version ${String(cfg.version)}; this pfs reads version 1 — upgrade pfs`, { file })
+  if (cfg.version !== 1) {
+    throw corrupt(`store settings ${file} have version ${String(cfg.version)}; this pfs reads version 1 — upgrade pfs`,
+      { file })
+  }
   return cfg
 }

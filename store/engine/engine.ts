@@ -51,10 +51,12 @@ export interface EngineOptions {
 export async function openEngine (storeDir: string, opts: EngineOptions = {}): Promise<Engine> {
   const dir = path.resolve(storeDir)
   await mkdir(dir, { recursive: true, mode: 0o700 })
-  const cfg = await loadConfig(path.join(dir, 'config.json'), { chunking: opts.chunking, packThreshold: opts.packThreshold })
+  const wanted = { chunking: opts.chunking, packThreshold: opts.packThreshold }
+  const cfg = await loadConfig(path.join(dir, 'config.json'), wanted)
   const owner = path.join(dir, 'owner.json')
   const db = await openDb(path.join(dir, 'index'), owner)
-  await writeFile(owner, JSON.stringify({ pid: process.pid, command: opts.command ?? process.argv.slice(2, 4).join(' ') }))
+  const command = opts.command ?? process.argv.slice(2, 4).join(' ')
+  await writeFile(owner, JSON.stringify({ pid: process.pid, command }))
   const objects = opts.objects ?? new LocalObjectStore(path.join(dir, 'objects'))
   const storeConfig: M.StoreConfig = {
     objects: opts.objectsConfig ?? { kind: 'local', path: path.join(dir, 'objects') },
@@ -136,9 +138,12 @@ export class Engine implements M.MetaApi {
         ops.push({ type: 'del', key }, { type: 'del', key: k('c', lastPart(key)) })
       }
       if (commits > 0 && opts.force !== true) {
-        throw conflict(`repo '${name}' has ${commits} commit(s); delete it with --force to discard them`, { repo: name, commits })
+        throw conflict(`repo '${name}' has ${commits} commit(s); delete it with --force to discard them`,
+          { repo: name, commits })
       }
-      for (const p of ['ct', 'rl', 'br']) for await (const [key] of range(this.db, k(p, name))) ops.push({ type: 'del', key })
+      for (const p of ['ct', 'rl', 'br']) {
+        for await (const [key] of range(this.db, k(p, name))) ops.push({ type: 'del', key })
+      }
       ops.push({ type: 'del', key: k('repo', name) })
       await journal(this.objects, { op: 'repo-delete', time: this.core.clock(), repo: name })
       await writeBatch(this.db, ops)
@@ -168,7 +173,9 @@ export class Engine implements M.MetaApi {
   async listBranches (repo: string): Promise<M.BranchInfo[]> {
     await repoRec(this.db, repo)
     const out: M.BranchInfo[] = []
-    for await (const [key, rec] of range<BranchRec>(this.db, k('br', repo))) out.push(branchInfo(repo, lastPart(key), rec))
+    for await (const [key, rec] of range<BranchRec>(this.db, k('br', repo))) {
+      out.push(branchInfo(repo, lastPart(key), rec))
+    }
     return out
   }
 
@@ -179,7 +186,10 @@ export class Engine implements M.MetaApi {
   async deleteBranch (repo: string, name: string): Promise<void> {
     await this.core.lock(async () => {
       const rec = await branchRec(this.db, repo, name)
-      if (rec.open !== null) throw conflict(`branch '${repo}@${name}' has an open write session; commit or abort it first`, { repo, branch: name })
+      if (rec.open !== null) {
+        throw conflict(`branch '${repo}@${name}' has an open write session; commit or abort it first`,
+          { repo, branch: name })
+      }
       const ops: Array<{ type: 'del', key: string }> = [{ type: 'del', key: k('br', repo, name) }]
       for await (const [key] of range(this.db, k('rl', repo, name))) ops.push({ type: 'del', key })
       await journal(this.objects, { op: 'branch-delete', time: this.core.clock(), repo, branch: name })
@@ -197,22 +207,54 @@ export class Engine implements M.MetaApi {
     return this.changed(repo, await this.writer.finish(repo, branch, opts))
   }
 
-  async abortCommit (repo: string, branch: string): Promise<void> { this.changed(repo, await this.writer.abort(repo, branch)) }
-  async missing (ids: string[]): Promise<string[]> { return await this.writer.missing(ids) }
+  async abortCommit (repo: string, branch: string): Promise<void> {
+    this.changed(repo, await this.writer.abort(repo, branch))
+  }
+
+  async missing (ids: string[]): Promise<string[]> {
+    return await this.writer.missing(ids)
+  }
+
   async modify (repo: string, branch: string, ops: M.WriteOp[], opts: M.ModifyOptions = {}): Promise<M.ModifyResult> {
     return this.changed(repo, await this.writer.modify(repo, branch, ops, opts))
   }
 
   // ---- reads (reads.ts) ----
-  async resolve (repo: string, rev: string): Promise<M.Resolved> { return await this.reader.resolve(repo, rev) }
-  async inspectCommit (repo: string, rev: string): Promise<M.CommitInfo> { return await this.reader.inspectCommit(repo, rev) }
-  async log (repo: string, rev: string, opts: { limit?: number } = {}): Promise<M.CommitInfo[]> { return await this.reader.log(repo, rev, opts) }
-  async listCommits (repo: string, opts: M.PageOptions = {}): Promise<M.Page<M.CommitInfo>> { return await this.reader.listCommits(repo, opts) }
-  async stat (repo: string, rev: string, p: string): Promise<M.FileInfo> { return await this.reader.stat(repo, rev, p) }
-  async list (repo: string, rev: string, p: string, opts: M.PageOptions = {}): Promise<M.Page<M.FileInfo>> { return await this.reader.list(repo, rev, p, opts) }
-  async walk (repo: string, rev: string, p: string, opts: M.PageOptions = {}): Promise<M.Page<M.FileInfo>> { return await this.reader.walk(repo, rev, p, opts) }
-  async readPlan (repo: string, rev: string, p: string): Promise<M.ReadPlan> { return await this.reader.readPlan(repo, rev, p) }
-  async diff (repo: string, from: string | null, to: string, opts: { path?: string } = {}): Promise<M.Change[]> { return await this.reader.diff(repo, from, to, opts) }
+  async resolve (repo: string, rev: string): Promise<M.Resolved> {
+    return await this.reader.resolve(repo, rev)
+  }
+
+  async inspectCommit (repo: string, rev: string): Promise<M.CommitInfo> {
+    return await this.reader.inspectCommit(repo, rev)
+  }
+
+  async log (repo: string, rev: string, opts: { limit?: number } = {}): Promise<M.CommitInfo[]> {
+    return await this.reader.log(repo, rev, opts)
+  }
+
+  async listCommits (repo: string, opts: M.PageOptions = {}): Promise<M.Page<M.CommitInfo>> {
+    return await this.reader.listCommits(repo, opts)
+  }
+
+  async stat (repo: string, rev: string, p: string): Promise<M.FileInfo> {
+    return await this.reader.stat(repo, rev, p)
+  }
+
+  async list (repo: string, rev: string, p: string, opts: M.PageOptions = {}): Promise<M.Page<M.FileInfo>> {
+    return await this.reader.list(repo, rev, p, opts)
+  }
+
+  async walk (repo: string, rev: string, p: string, opts: M.PageOptions = {}): Promise<M.Page<M.FileInfo>> {
+    return await this.reader.walk(repo, rev, p, opts)
+  }
+
+  async readPlan (repo: string, rev: string, p: string): Promise<M.ReadPlan> {
+    return await this.reader.readPlan(repo, rev, p)
+  }
+
+  async diff (repo: string, from: string | null, to: string, opts: { path?: string } = {}): Promise<M.Change[]> {
+    return await this.reader.diff(repo, from, to, opts)
+  }
 
   // ---- maintenance (maintenance/) ----
   async du (opts: { repo?: string } = {}): Promise<M.DuReport> {

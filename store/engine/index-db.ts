@@ -16,11 +16,12 @@
 import { Level } from 'level'
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
-import { PfsError, busy } from '../api/errors.js'
+import { type PfsError, busy } from '../api/errors.js'
 import type { CommitInfo } from '../api/meta.js'
 
-export const SEP = '\x00'
-export const k = (...parts: Array<string | number>): string => parts.map(p => typeof p === 'number' ? pad(p) : p).join(SEP)
+const SEP = '\x00'
+export const k = (...parts: Array<string | number>): string =>
+  parts.map(p => typeof p === 'number' ? pad(p) : p).join(SEP)
 export const pad = (n: number): string => String(n).padStart(15, '0')
 /** The last part of a key: the name or id it ends with. */
 export const lastPart = (key: string): string => key.slice(key.lastIndexOf(SEP) + 1)
@@ -59,8 +60,11 @@ async function lockedError (store: string, ownerFile: string, cause: unknown): P
   try {
     const o = JSON.parse(await readFile(ownerFile, 'utf8')) as { pid: number, command: string }
     who = `pfs process ${o.pid} (${o.command})`
-  } catch {}
-  const e = busy(`store ${store} is in use by ${who}; run \`pfs serve --store ${store}\` to share it between commands, or wait for it to finish`, { store })
+  } catch {
+    // no owner file (or not readable): say "another process"
+  }
+  const e = busy(`store ${store} is in use by ${who}; ` +
+    `run \`pfs serve --store ${store}\` to share it between commands, or wait for it to finish`, { store })
   ;(e as { cause?: unknown }).cause = cause
   return e
 }
@@ -79,10 +83,19 @@ export async function getMany<T> (db: Db, keys: string[]): Promise<Array<T | und
 }
 
 /** Keys (and values) whose key starts with prefix + SEP, in key order. */
-export async function * range<T> (db: Db, prefix: string, opts: { reverse?: boolean, after?: string, limit?: number } = {}): AsyncGenerator<[string, T]> {
+export async function * range<T> (
+  db: Db, prefix: string, opts: { reverse?: boolean, after?: string, limit?: number } = {}
+): AsyncGenerator<[string, T]> {
   const lo = prefix + SEP
   const hi = prefix + '\x01'
   const o: Record<string, unknown> = { reverse: opts.reverse ?? false, limit: opts.limit ?? -1 }
-  if (opts.reverse === true) { o.gte = lo; o.lt = opts.after ?? hi } else { o.gt = opts.after ?? lo; o.lt = hi; if (opts.after === undefined) { delete o.gt; o.gte = lo } }
+  if (opts.reverse === true) {
+    o.gte = lo
+    o.lt = opts.after ?? hi
+  } else {
+    o.gt = opts.after ?? lo
+    o.lt = hi
+    if (opts.after === undefined) { delete o.gt; o.gte = lo }
+  }
   for await (const [key, value] of db.iterator(o)) yield [key, value as T]
 }

@@ -9,7 +9,9 @@
 import { LRUCache } from 'lru-cache'
 import type { ObjectLoc } from '../api/meta.js'
 import { corrupt } from '../api/errors.js'
-import { type TreeNode, type ManifestNode, type CommitNode, encode, decode, EMPTY_TREE, EMPTY_DIR } from '../format/codec.js'
+import {
+  type TreeNode, type ManifestNode, type CommitNode, encode, decode, EMPTY_TREE, EMPTY_DIR
+} from '../format/codec.js'
 import { PackWriter, type ObjectType, type PackedObject } from '../format/pack.js'
 import type { ObjectStore } from '../objects/object-store.js'
 import type { NodeIO } from '../tree/tree.js'
@@ -72,7 +74,9 @@ export class NodeStore implements NodeIO {
 
   async locate (id: string): Promise<ObjectLoc> {
     const rec = await this.db.get(k('o', id)) as ObjRec | undefined
-    if (rec === undefined) throw corrupt(`object ${id.slice(0, 12)} is missing from the index; run \`pfs fsck\``, { id })
+    if (rec === undefined) {
+      throw corrupt(`object ${id.slice(0, 12)} is missing from the index; run \`pfs fsck\``, { id })
+    }
     return { key: rec[0], offset: rec[1], length: rec[2] }
   }
 
@@ -118,7 +122,9 @@ export class NodeStore implements NodeIO {
 
 function decodeCheck<T extends Obj> (obj: Obj, id: string, expect: T['t'] | Array<T['t']>): T {
   const kinds = Array.isArray(expect) ? expect : [expect]
-  if (!(kinds as string[]).includes(obj.t)) throw corrupt(`object ${id.slice(0, 12)} is a '${obj.t}', expected ${kinds.join(' or ')}`, { id })
+  if (!(kinds as string[]).includes(obj.t)) {
+    throw corrupt(`object ${id.slice(0, 12)} is a '${obj.t}', expected ${kinds.join(' or ')}`, { id })
+  }
   return obj as T
 }
 
@@ -127,7 +133,8 @@ export function packOps (objs: PackedObject[]): Array<{ type: 'put', key: string
   const ops: Array<{ type: 'put', key: string, value: unknown }> = []
   const packs = new Map<string, { bytes: number, count: number }>()
   for (const o of objs) {
-    ops.push({ type: 'put', key: k('o', o.id), value: [o.loc.key, o.loc.offset, o.loc.length, o.type] satisfies ObjRec })
+    const rec = [o.loc.key, o.loc.offset, o.loc.length, o.type] satisfies ObjRec
+    ops.push({ type: 'put', key: k('o', o.id), value: rec })
     if (o.loc.key.startsWith('packs/')) {
       const p = packs.get(o.loc.key) ?? { bytes: 0, count: 0 }
       p.bytes = Math.max(p.bytes, o.loc.offset + o.loc.length); p.count++

@@ -32,7 +32,9 @@ export class Reader {
       }
     }
     for (let i = 0; i < p.back; i++) {
-      if (rec === null || rec.parent === null) throw notFound('rev', `${repo}@${rev}`, 'it goes back past the first commit')
+      if (rec === null || rec.parent === null) {
+        throw notFound('rev', `${repo}@${rev}`, 'it goes back past the first commit')
+      }
       rec = await this.commit(rec.parent)
     }
     return {
@@ -52,7 +54,9 @@ export class Reader {
   private async atTime (repo: string, branch: string, at: number, rev: string): Promise<CommitRec | null> {
     if (await this.core.db.get(k('br', repo, branch)) === undefined) throw notFound('branch', `${repo}@${branch}`)
     const hi = k('rl', repo, branch, at + 1)
-    const before = range<{ head: string | null }>(this.core.db, k('rl', repo, branch), { reverse: true, after: hi, limit: 1 })
+    const before = range<{ head: string | null }>(
+      this.core.db, k('rl', repo, branch), { reverse: true, after: hi, limit: 1 }
+    )
     for await (const [, v] of before) return v.head === null ? null : await this.commit(v.head)
     throw notFound('rev', `${repo}@${rev}`, `branch '${branch}' did not exist at ${new Date(at).toISOString()}`)
   }
@@ -67,7 +71,8 @@ export class Reader {
     if (found.length === 0) throw notFound('branch or commit', `${repo}@${rev}`, `see \`pfs log ${repo}\``)
     if (found.length > 1) {
       const ids = found.map(f => f.slice(0, 12)).join(', ')
-      throw new PfsError('AMBIGUOUS', `commit prefix '${prefix}' is ambiguous in repo '${repo}' (${ids}...); give more characters`, { prefix })
+      throw new PfsError('AMBIGUOUS',
+        `commit prefix '${prefix}' is ambiguous in repo '${repo}' (${ids}...); give more characters`, { prefix })
     }
     return await this.commit(found[0])
   }
@@ -114,7 +119,9 @@ export class Reader {
     return next === undefined ? { entries } : { entries, next }
   }
 
-  private async at (repo: string, rev: string, path: string): Promise<{ root: string, path: string, id: string | null, mtime: number }> {
+  private async at (
+    repo: string, rev: string, path: string
+  ): Promise<{ root: string, path: string, id: string | null, mtime: number }> {
     const r = await this.resolve(repo, rev)
     const c = r.commit
     return { root: r.root, path: normPath(path), id: c?.id ?? null, mtime: c?.finished ?? c?.started ?? 0 }
@@ -140,8 +147,12 @@ export class Reader {
   async readPlan (repo: string, rev: string, path: string): Promise<M.ReadPlan> {
     const a = await this.at(repo, rev, path)
     const e = await entryAt(this.core.nodes, a.root, a.path, a.mtime)
-    if (e.k === 'd') throw new PfsError('IS_A_DIRECTORY', `'${a.path}' is a folder; use \`pfs get\` or \`pfs ls\``, { path: a.path })
-    if (e.k === 'l') throw new PfsError('INVALID_ARGUMENT', `'${a.path}' is a symbolic link to '${e.l ?? ''}'`, { path: a.path })
+    if (e.k === 'd') {
+      throw new PfsError('IS_A_DIRECTORY', `'${a.path}' is a folder; use \`pfs get\` or \`pfs ls\``, { path: a.path })
+    }
+    if (e.k === 'l') {
+      throw new PfsError('INVALID_ARGUMENT', `'${a.path}' is a symbolic link to '${e.l ?? ''}'`, { path: a.path })
+    }
     const chunks = e.c ?? (await this.core.nodes.getManifest(e.h)).c
     const locs = await this.core.nodes.locateMany(chunks.map(c => c[0]))
     return {
@@ -149,7 +160,8 @@ export class Reader {
       chunks: chunks.map(([id, size], i) => {
         const loc = locs[i]
         if (loc === undefined) {
-          throw corrupt(`chunk ${id.slice(0, 12)} of '${a.path}' is missing from the store; run \`pfs fsck\``, { id, path: a.path })
+          throw corrupt(`chunk ${id.slice(0, 12)} of '${a.path}' is missing from the store; run \`pfs fsck\``,
+            { id, path: a.path })
         }
         return { id, size, loc }
       })

@@ -22,7 +22,9 @@ export class Writer {
   constructor (private readonly core: Core, private readonly reader: Reader) {}
 
   /** The branch record, creating the branch (empty) if it does not exist yet. */
-  private async ensureBranch (repo: string, branch: string, ops: BatchOp[], events: JournalEvent[]): Promise<BranchRec> {
+  private async ensureBranch (
+    repo: string, branch: string, ops: BatchOp[], events: JournalEvent[]
+  ): Promise<BranchRec> {
     await repoRec(this.core.db, repo)
     const rec = await this.core.db.get(k('br', repo, branch)) as BranchRec | undefined
     if (rec !== undefined) return rec
@@ -34,7 +36,9 @@ export class Writer {
     return { head: null, open: null, created: now }
   }
 
-  private async openCommit (repo: string, branch: string, br: BranchRec, message: string, ops: BatchOp[]): Promise<CommitRec> {
+  private async openCommit (
+    repo: string, branch: string, br: BranchRec, message: string, ops: BatchOp[]
+  ): Promise<CommitRec> {
     const parent = br.head === null ? null : await commitRec(this.core.db, br.head)
     const rec: CommitRec = {
       id: this.core.newCommitId(),
@@ -63,8 +67,8 @@ export class Writer {
       const events: JournalEvent[] = []
       const br = await this.ensureBranch(repo, branch, ops, events)
       if (br.open !== null) {
-        throw conflict(`branch '${repo}@${branch}' already has an open write session (commit ${br.open.slice(0, 12)}); commit or abort it first`,
-          { repo, branch, commit: br.open })
+        throw conflict(`branch '${repo}@${branch}' already has an open write session ` +
+          `(commit ${br.open.slice(0, 12)}); commit or abort it first`, { repo, branch, commit: br.open })
       }
       const rec = await this.openCommit(repo, branch, br, opts.message ?? '', ops)
       ops.push({ type: 'put', key: k('c', rec.id), value: rec }, { type: 'put', key: k('br', repo, branch), value: br })
@@ -77,7 +81,8 @@ export class Writer {
     return await this.core.lock(async () => {
       const br = await branchRec(this.core.db, repo, branch)
       if (br.open === null) {
-        throw conflict(`branch '${repo}@${branch}' has no open write session: nothing to commit (\`pfs start\` or a put opens one)`, { repo, branch })
+        throw conflict(`branch '${repo}@${branch}' has no open write session: ` +
+          'nothing to commit (`pfs start` or a put opens one)', { repo, branch })
       }
       const rec = await commitRec(this.core.db, br.open)
       const ops: BatchOp[] = []
@@ -108,7 +113,9 @@ export class Writer {
   async abort (repo: string, branch: string): Promise<void> {
     await this.core.lock(async () => {
       const br = await branchRec(this.core.db, repo, branch)
-      if (br.open === null) throw conflict(`branch '${repo}@${branch}' has no open write session to abort`, { repo, branch })
+      if (br.open === null) {
+        throw conflict(`branch '${repo}@${branch}' has no open write session to abort`, { repo, branch })
+      }
       const rec = await commitRec(this.core.db, br.open)
       br.open = null
       await writeBatch(this.core.db, [
@@ -142,7 +149,9 @@ export class Writer {
       const events: JournalEvent[] = []
       const br = await this.ensureBranch(repo, branch, ops, events)
       const opened = br.open === null
-      const rec = br.open === null ? await this.openCommit(repo, branch, br, opts.message ?? '', ops) : await commitRec(this.core.db, br.open)
+      const rec = br.open === null
+        ? await this.openCommit(repo, branch, br, opts.message ?? '', ops)
+        : await commitRec(this.core.db, br.open)
       try {
         ops.push(...await this.registerObjects(opts.objects ?? []))
         await this.checkChunks(wops, opts.objects ?? [])
@@ -153,8 +162,14 @@ export class Writer {
         rec.root = root.hash
         rec.size = root.bytes
         const finished = opened && opts.keepOpen !== true
-        if (finished) this.seal(rec, br, { message: opts.message }, ops)
-        else ops.push({ type: 'put', key: k('c', rec.id), value: rec }, { type: 'put', key: k('br', repo, branch), value: br })
+        if (finished) {
+          this.seal(rec, br, { message: opts.message }, ops)
+        } else {
+          ops.push(
+            { type: 'put', key: k('c', rec.id), value: rec },
+            { type: 'put', key: k('br', repo, branch), value: br }
+          )
+        }
         ops.push(...packOps(await this.core.nodes.flush()))
         await this.commit(ops, events)
         return { commit: publicCommit(rec), finished }
@@ -171,7 +186,9 @@ export class Writer {
     for (const o of objs) sizes.set(o.loc.key, Math.max(sizes.get(o.loc.key) ?? 0, o.loc.offset + o.loc.length))
     for (const [key, end] of sizes) {
       const st = await this.core.objects.stat(key)
-      if (st === undefined || st.size < end) throw conflict(`object '${key}' was not written completely; retry the put`, { key })
+      if (st === undefined || st.size < end) {
+        throw conflict(`object '${key}' was not written completely; retry the put`, { key })
+      }
     }
     return packOps(objs.map(o => ({ id: o.id, type: 'chunk', loc: o.loc })))
   }
@@ -183,8 +200,11 @@ export class Writer {
       if (op.op !== 'put') continue
       if (!Array.isArray(op.chunks)) throw invalidArgument(`put '${op.path}': chunks must be a list`)
       for (const c of op.chunks) {
-        if (!Array.isArray(c) || typeof c[0] !== 'string' || !CHUNK_ID_RE.test(c[0]) || !Number.isSafeInteger(c[1]) || c[1] < 0) {
-          throw invalidArgument(`put '${op.path}': bad chunk reference ${JSON.stringify(c)?.slice(0, 100)}; expected [sha256 hex, size]`)
+        const bad = !Array.isArray(c) || typeof c[0] !== 'string' || !CHUNK_ID_RE.test(c[0]) ||
+          !Number.isSafeInteger(c[1]) || c[1] < 0
+        if (bad) {
+          throw invalidArgument(`put '${op.path}': bad chunk reference ${JSON.stringify(c)?.slice(0, 100)}; ` +
+            'expected [sha256 hex, size]')
         }
         if (!known.has(c[0])) want.add(c[0])
       }
@@ -193,8 +213,8 @@ export class Writer {
     const recs = await getMany<ObjRec>(this.core.db, ids.map(id => k('o', id)))
     const lost = ids.filter((_, i) => recs[i] === undefined)
     if (lost.length > 0) {
-      throw conflict(`chunk ${lost[0].slice(0, 12)} is not in the store (it may have been garbage-collected during the upload); retry the put`,
-        { chunks: lost.slice(0, 10) })
+      throw conflict(`chunk ${lost[0].slice(0, 12)} is not in the store ` +
+        '(it may have been garbage-collected during the upload); retry the put', { chunks: lost.slice(0, 10) })
     }
     this.core.pins.release(ids)
   }
@@ -208,7 +228,10 @@ export class Writer {
       }
       case 'mkdir': await tree.mkdir(path, op.mode ?? 0o755, op.mtime ?? now, op.parents ?? false); return
       case 'symlink': {
-        const link: TreeEntry = { n: '', k: 'l', s: Buffer.byteLength(op.target), m: 0o777, t: op.mtime ?? now, h: chunksDigest([]), l: op.target }
+        const link: TreeEntry = {
+          n: '', k: 'l', s: Buffer.byteLength(op.target), m: 0o777, t: op.mtime ?? now,
+          h: chunksDigest([]), l: op.target
+        }
         await tree.put(path, link); return
       }
       case 'delete': await tree.delete(path, op.recursive ?? false); return
@@ -217,7 +240,9 @@ export class Writer {
       case 'copy': {
         const src = await this.reader.resolve(op.from.repo, op.from.rev)
         const from = normPath(op.from.path)
-        const e = from === '' ? await rootEntry(this.core.nodes, src.root, now) : await entryAt(this.core.nodes, src.root, from, now)
+        const e = from === ''
+          ? await rootEntry(this.core.nodes, src.root, now)
+          : await entryAt(this.core.nodes, src.root, from, now)
         if (path === '') throw invalidArgument('cannot copy over the repository root')
         await tree.put(path, e); return
       }

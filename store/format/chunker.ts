@@ -54,14 +54,15 @@ function plan (p: ChunkParams): Plan {
   const { min, avg, max } = p ?? {}
   const ints = [min, avg, max].every(n => Number.isSafeInteger(n))
   if (!ints || !(min >= 64 && min < avg && avg < max && max <= 2 ** 30)) {
-    throw invalidArgument(`bad chunking params ${JSON.stringify(p)}: need integers with 64 <= min < avg < max <= 1 GiB`, { params: p })
+    throw invalidArgument(`bad chunking params ${JSON.stringify(p)}: need integers with 64 <= min < avg < max <= 1 GiB`,
+      { params: p })
   }
   const bits = Math.round(Math.log2(avg))
   return { min, avg, max, maskS: highBits(bits + 2), maskL: highBits(bits - 2) }
 }
 
 /** Where a chunk in progress stands: bytes taken so far and the rolling hash. */
-export interface CutState { len: number, h: number }
+interface CutState { len: number, h: number }
 
 /**
  * Scans buf[from, to) as the continuation of a chunk already holding `st.len` bytes.
@@ -94,7 +95,7 @@ function scan (buf: Uint8Array, from: number, to: number, st: CutState, p: Plan)
   return -1
 }
 
-export const newCutState = (): CutState => ({ len: 0, h: 0 })
+const newCutState = (): CutState => ({ len: 0, h: 0 })
 
 /**
  * Length of the first chunk of `buf`: its content-defined boundary, or `max`, or all of
@@ -103,7 +104,11 @@ export const newCutState = (): CutState => ({ len: 0, h: 0 })
  *
  * @example
  *   let rest = data
- *   while (rest.length > 0) { const n = cut(rest, DEFAULT_CHUNKING); use(rest.subarray(0, n)); rest = rest.subarray(n) }
+ *   while (rest.length > 0) {
+ *     const n = cut(rest, DEFAULT_CHUNKING)
+ *     use(rest.subarray(0, n))
+ *     rest = rest.subarray(n)
+ *   }
  */
 export function cut (buf: Uint8Array, params: ChunkParams = DEFAULT_CHUNKING): number {
   const n = scan(buf, 0, buf.length, newCutState(), plan(params))
@@ -121,7 +126,9 @@ export interface Chunk { data: Buffer, id: string }
  * @example
  *   for await (const { id, data } of chunkStream(fs.createReadStream(p))) await put(id, data)
  */
-export async function * chunkStream (src: AsyncIterable<Uint8Array>, params: ChunkParams = DEFAULT_CHUNKING): AsyncGenerator<Chunk> {
+export async function * chunkStream (
+  src: AsyncIterable<Uint8Array>, params: ChunkParams = DEFAULT_CHUNKING
+): AsyncGenerator<Chunk> {
   const p = plan(params)
   const st = newCutState()
   let parts: Uint8Array[] = []

@@ -50,7 +50,9 @@ export function encode (obj: TreeNode | ManifestNode | CommitNode): { id: string
   return { id: sha256(bytes), bytes }
 }
 
-export function decode<T extends TreeNode | ManifestNode | CommitNode> (bytes: Uint8Array, id: string, expect: T['t'] | Array<T['t']>): T {
+export function decode<T extends TreeNode | ManifestNode | CommitNode> (
+  bytes: Uint8Array, id: string, expect: T['t'] | Array<T['t']>
+): T {
   let obj: unknown
   try {
     obj = JSON.parse(Buffer.from(bytes).toString('utf8'))
@@ -60,7 +62,8 @@ export function decode<T extends TreeNode | ManifestNode | CommitNode> (bytes: U
   const kinds = Array.isArray(expect) ? expect : [expect]
   const t = (obj as { t?: string } | null)?.t
   if (typeof t !== 'string' || !(kinds as string[]).includes(t)) {
-    throw corrupt(`object ${id.slice(0, 12)} is a '${String(t)}', expected ${kinds.join(' or ')}; run \`pfs fsck\``, { id })
+    throw corrupt(`object ${id.slice(0, 12)} is a '${String(t)}', expected ${kinds.join(' or ')}; run \`pfs fsck\``,
+      { id })
   }
   return obj as T
 }
@@ -75,15 +78,6 @@ export function chunksDigest (chunks: ChunkRef[]): string {
 
 export function kindOf (k: TreeEntry['k']): EntryKind {
   return k === 'f' ? 'file' : k === 'd' ? 'dir' : 'symlink'
-}
-
-/** Canonical entry: fixed key order, absent optionals omitted, so hashes are stable. */
-export function entry (e: TreeEntry): TreeEntry {
-  const out: TreeEntry = { n: e.n, k: e.k, s: e.s, m: e.m, t: e.t, h: e.h }
-  if (e.c !== undefined) out.c = e.c
-  if (e.l !== undefined) out.l = e.l
-  if (e.x !== undefined) out.x = e.x
-  return out
 }
 
 export function cmpName (a: string, b: string): number {

@@ -147,7 +147,8 @@ export async function readPackIndex (objects: ObjectStore, key: string): Promise
   } catch {
     throw bad('trailer is not valid JSON')
   }
-  return parseEntries(trailer, dataEnd, bad).map(([id, type, offset, length]) => ({ id, type, loc: { key, offset, length } }))
+  return parseEntries(trailer, dataEnd, bad)
+    .map(([id, type, offset, length]) => ({ id, type, loc: { key, offset, length } }))
 }
 
 function parseEntries (trailer: unknown, dataEnd: number, bad: (why: string) => PfsError): Entry[] {

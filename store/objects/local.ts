@@ -69,7 +69,9 @@ export class LocalObjectStore implements ObjectStore {
     const want = keys === undefined ? undefined : new Set(keys.map(k => this.file(k)))
     const batch = want === undefined ? this.pending : this.pending.filter(p => want.has(p.dest))
     this.pending = want === undefined ? [] : this.pending.filter(p => !want.has(p.dest))
-    const others = new Set(want === undefined ? this.syncing.values() : [...want].map(d => this.syncing.get(d)).filter(p => p !== undefined))
+    const others = new Set(
+      want === undefined ? this.syncing.values() : [...want].map(d => this.syncing.get(d)).filter(p => p !== undefined)
+    )
     if (batch.length > 0) {
       const mine = this.syncBatch(batch)
       for (const b of batch) this.syncing.set(b.dest, mine)
@@ -145,7 +147,9 @@ export class LocalObjectStore implements ObjectStore {
 
   async * list (prefix: string): AsyncIterable<string> {
     // The prefix is a folder path or a folder path plus the start of a name.
-    const base = prefix.endsWith('/') || prefix === '' ? prefix : path.posix.dirname(prefix) === '.' ? '' : path.posix.dirname(prefix) + '/'
+    const base = prefix.endsWith('/') || prefix === ''
+      ? prefix
+      : path.posix.dirname(prefix) === '.' ? '' : path.posix.dirname(prefix) + '/'
     yield * walk(this.root, base, prefix)
   }
 
@@ -202,6 +206,8 @@ async function fsyncDir (dir: string): Promise<void> {
 }
 
 function missing (e: unknown, key: string): unknown {
-  if ((e as NodeJS.ErrnoException).code === 'ENOENT') return notFound('object', key, 'the store may be damaged; run `pfs fsck`')
+  if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+    return notFound('object', key, 'the store may be damaged; run `pfs fsck`')
+  }
   return e
 }

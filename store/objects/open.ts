@@ -11,6 +11,8 @@ export function openObjectStore (cfg: ObjectStoreConfig): ObjectStore {
   switch (cfg.kind) {
     case 'local': return new LocalObjectStore(cfg.path)
     case 's3': throw invalidArgument('S3 stores are not supported yet', { objects: cfg })
-    case 'memory': throw invalidArgument('this store keeps its objects in memory, in the process that opened it; other processes cannot reach them', { objects: cfg })
+    case 'memory':
+      throw invalidArgument('this store keeps its objects in memory, in the process that opened it; ' +
+        'other processes cannot reach them', { objects: cfg })
   }
 }

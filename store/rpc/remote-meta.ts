@@ -12,7 +12,7 @@ import { META_METHODS, type MetaApi } from '../api/meta.js'
 import type { Progress } from '../api/progress.js'
 import { PfsError, invalidArgument, type PfsErrorCode } from '../api/errors.js'
 
-export type RemoteOptions =
+type RemoteOptions =
   | { socketPath: string }
   | { url: string, token?: string }
 
@@ -82,7 +82,9 @@ export class RemoteMeta implements MetaApi {
     })
   }
 
-  private async readAnswer (method: string, res: http.IncomingMessage, onProgress?: (p: Progress) => void): Promise<unknown> {
+  private async readAnswer (
+    method: string, res: http.IncomingMessage, onProgress?: (p: Progress) => void
+  ): Promise<unknown> {
     let final: WireLine | undefined
     try {
       for await (const line of ndjsonLines(res)) {
@@ -95,7 +97,9 @@ export class RemoteMeta implements MetaApi {
       throw lost(this.where, method, e as Error)
     }
     if (final === undefined) {
-      throw new PfsError('UNAVAILABLE', `the pfs server at ${this.where} answered ${method} with HTTP ${res.statusCode ?? '?'} and no result; the call may or may not have taken effect`, { method, status: res.statusCode })
+      throw new PfsError('UNAVAILABLE',
+        `the pfs server at ${this.where} answered ${method} with HTTP ${res.statusCode ?? '?'} and no result; ` +
+        'the call may or may not have taken effect', { method, status: res.statusCode })
     }
     if (final.error !== undefined) throw fromWire(final.error)
     // The server sends void results as null; no MetaApi call returns a bare null.
@@ -150,7 +154,8 @@ function parseLine (line: string): WireLine {
   try {
     return JSON.parse(line) as WireLine
   } catch {
-    throw new PfsError('UNAVAILABLE', `the pfs server sent a line that is not JSON: ${line.slice(0, 80)}; is that address a pfs server?`)
+    throw new PfsError('UNAVAILABLE',
+      `the pfs server sent a line that is not JSON: ${line.slice(0, 80)}; is that address a pfs server?`)
   }
 }
 
@@ -168,8 +173,8 @@ function isNetworkError (e: unknown): boolean {
 
 function lost (where: string, method: string, e: Error): PfsError {
   return new PfsError('UNAVAILABLE',
-    `lost the connection to the pfs server at ${where} during ${method}: ${why(e)}; the call may or may not have taken effect`,
-    { where, method }, e)
+    `lost the connection to the pfs server at ${where} during ${method}: ${why(e)}; ` +
+    'the call may or may not have taken effect', { where, method }, e)
 }
 
 function why (e: Error): string {

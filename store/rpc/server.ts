@@ -4,9 +4,10 @@
  * Protocol (store/client.ts is the other half):
  * - `POST /v1/<method>` with body `{"args":[...]}` for each name in META_METHODS.
  * - The response is NDJSON: zero or more `{"progress":{...}}` lines (gc, fsck,
- *   rebuildIndex; at most ~10 a second, always ending on the latest), then exactly one `{"result":...}` or `{"error":{code,message,data}}`.
- *   Errors of the call itself are sent with status 200: once progress lines are out the
- *   status cannot change, so the client always reads the final line instead.
+ *   rebuildIndex; at most ~10 a second, always ending on the latest), then exactly one
+ *   `{"result":...}` or `{"error":{code,message,data}}`. Errors of the call itself are
+ *   sent with status 200: once progress lines are out the status cannot change, so the
+ *   client always reads the final line instead.
  * - `GET /v1/health` → `{"ok":true,"pid":...}`.
  * - TCP requires `Authorization: Bearer <token>`; the unix socket is protected by its
  *   0600 mode instead.
@@ -77,7 +78,8 @@ export async function serve (meta: MetaApi, opts: ServeOptions): Promise<Running
 
 async function listenSocket (meta: MetaApi, opts: ServeOptions, socketPath: string): Promise<http.Server> {
   if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH) {
-    throw invalidArgument(`socket path is too long (${Buffer.byteLength(socketPath)} bytes, at most ${MAX_SOCKET_PATH}): ${socketPath}; use a shorter store path`, { socketPath })
+    throw invalidArgument(`socket path is too long (${Buffer.byteLength(socketPath)} bytes, ` +
+      `at most ${MAX_SOCKET_PATH}): ${socketPath}; use a shorter store path`, { socketPath })
   }
   await removeStaleSocket(socketPath)
   let ready = false
@@ -100,7 +102,9 @@ async function listenSocket (meta: MetaApi, opts: ServeOptions, socketPath: stri
   return srv
 }
 
-async function listenTcp (meta: MetaApi, opts: ServeOptions, where: { host: string, port: number }): Promise<http.Server> {
+async function listenTcp (
+  meta: MetaApi, opts: ServeOptions, where: { host: string, port: number }
+): Promise<http.Server> {
   const srv = createServer(meta, opts, opts.token)
   try {
     await listen(srv, { host: where.host, port: where.port })
@@ -175,7 +179,8 @@ async function handle (meta: MetaApi, opts: ServeOptions, token: string | undefi
   res.on('error', () => {}) // a client that went away is not a server problem
   if (token !== undefined && !authorized(req.headers.authorization, token)) {
     res.setHeader('WWW-Authenticate', 'Bearer')
-    return reply(res, 401, errorLine(new PfsError('UNAUTHORIZED', 'missing or wrong token; set PFS_TOKEN to the token the server was started with')))
+    return reply(res, 401, errorLine(new PfsError('UNAUTHORIZED',
+      'missing or wrong token; set PFS_TOKEN to the token the server was started with')))
   }
   const url = new URL(req.url ?? '/', 'http://pfs')
   if (url.pathname === '/v1/health' && req.method === 'GET') {
@@ -183,7 +188,8 @@ async function handle (meta: MetaApi, opts: ServeOptions, token: string | undefi
   }
   const name = url.pathname.startsWith('/v1/') ? url.pathname.slice(4) : ''
   if (!METHODS.has(name)) {
-    return reply(res, 404, errorLine(invalidArgument(`unknown pfs API call ${JSON.stringify(url.pathname)}; is the server an older version?`, { path: url.pathname })))
+    return reply(res, 404, errorLine(invalidArgument(`unknown pfs API call ${JSON.stringify(url.pathname)}; ` +
+      'is the server an older version?', { path: url.pathname })))
   }
   if (req.method !== 'POST') {
     return reply(res, 405, errorLine(invalidArgument(`${name} must be called with POST`, { method: name })))
@@ -202,11 +208,14 @@ function authorized (header: string | undefined, token: string): boolean {
 }
 
 /** Reads and parses the body; on a bad body it answers itself and returns undefined. */
-async function readArgs (req: http.IncomingMessage, res: http.ServerResponse, limit: number): Promise<unknown[] | undefined> {
+async function readArgs (
+  req: http.IncomingMessage, res: http.ServerResponse, limit: number
+): Promise<unknown[] | undefined> {
   const tooLarge = (): undefined => {
     // The rest of the body is never read, so this connection cannot be reused.
     res.setHeader('Connection', 'close')
-    reply(res, 413, errorLine(invalidArgument(`request body is larger than the server's limit of ${limit} bytes; send fewer ops or ids per call`, { limit })))
+    reply(res, 413, errorLine(invalidArgument(`request body is larger than the server's limit of ${limit} bytes; ` +
+      'send fewer ops or ids per call', { limit })))
     return undefined
   }
   if (Number(req.headers['content-length'] ?? 0) > limit) return tooLarge()
@@ -233,7 +242,9 @@ async function readArgs (req: http.IncomingMessage, res: http.ServerResponse, li
   return args
 }
 
-async function call (meta: MetaApi, opts: ServeOptions, name: Method, args: unknown[], res: http.ServerResponse): Promise<void> {
+async function call (
+  meta: MetaApi, opts: ServeOptions, name: Method, args: unknown[], res: http.ServerResponse
+): Promise<void> {
   const progress = PROGRESS_METHODS.has(name) ? progressWriter(res) : undefined
   if (progress !== undefined) args[0] = { ...(args[0] as object | null ?? {}), onProgress: progress }
   let line: string

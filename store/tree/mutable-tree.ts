@@ -140,9 +140,15 @@ export class MutableTree {
     const dp = await this.dir(dst.dir, false).catch(e => { throw notFoundAs(e, to) })
     const old = await this.find(dp, dst.name)
     if (old !== undefined) {
-      if (isDir(what) && !isDir(old)) throw new PfsError('NOT_A_DIRECTORY', `cannot replace file '${to}' with folder '${from}'`, { from, to })
-      if (!isDir(what) && isDir(old)) throw new PfsError('IS_A_DIRECTORY', `cannot replace folder '${to}' with file '${from}'`, { from, to })
-      if (isDir(old) && !(await this.isEmpty(old))) throw new PfsError('NOT_EMPTY', `folder '${to}' is not empty`, { path: to })
+      if (isDir(what) && !isDir(old)) {
+        throw new PfsError('NOT_A_DIRECTORY', `cannot replace file '${to}' with folder '${from}'`, { from, to })
+      }
+      if (!isDir(what) && isDir(old)) {
+        throw new PfsError('IS_A_DIRECTORY', `cannot replace folder '${to}' with file '${from}'`, { from, to })
+      }
+      if (isDir(old) && !(await this.isEmpty(old))) {
+        throw new PfsError('NOT_EMPTY', `folder '${to}' is not empty`, { path: to })
+      }
     }
     this.detach(sp, src.name)
     this.attach(dp, dst.name, what.kind === 'dir' ? what.d : what.e)

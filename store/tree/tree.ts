@@ -11,7 +11,7 @@ import {
 } from '../format/codec.js'
 import { lastAtOrBefore } from '../format/bisect.js'
 
-export const SMALL_DIR = 512
+const SMALL_DIR = 512
 /** A page ends after a name whose hash is 0 modulo this: ~256 entries a page. */
 const PAGE_MASK = 0xff
 
@@ -21,7 +21,7 @@ export interface NodeIO {
   putNode (node: TreeNode): string
 }
 
-export function isBoundary (name: string): boolean {
+function isBoundary (name: string): boolean {
   let h = 0x811c9dc5
   for (let i = 0; i < name.length; i++) {
     h ^= name.charCodeAt(i)
@@ -58,7 +58,9 @@ function findIn (entries: TreeEntry[], name: string): TreeEntry | undefined {
 }
 
 /** Entries of a folder with names after `after`, in order, reading only the pages needed. */
-export async function * iterDir (io: NodeIO, dirHash: string, after?: string, inclusive = false): AsyncGenerator<TreeEntry> {
+export async function * iterDir (
+  io: NodeIO, dirHash: string, after?: string, inclusive = false
+): AsyncGenerator<TreeEntry> {
   const node = await io.getNode(dirHash)
   const pages = node.t === 'dir' ? [node] : null
   if (pages) {
@@ -81,7 +83,9 @@ function * afterName (entries: TreeEntry[], after: string | undefined, inclusive
  * Applies edits (name -> new entry, or null to remove) to a folder and writes the result.
  * Only pages whose content changes are rewritten.
  */
-export async function editDir (io: NodeIO, dirHash: string | null, edits: Map<string, TreeEntry | null>): Promise<{ hash: string, count: number, bytes: number }> {
+export async function editDir (
+  io: NodeIO, dirHash: string | null, edits: Map<string, TreeEntry | null>
+): Promise<{ hash: string, count: number, bytes: number }> {
   const node = dirHash === null ? EMPTY_DIR : await io.getNode(dirHash)
   if (edits.size === 0 && dirHash !== null) return { hash: dirHash, ...dirStats(node) }
   if (node.t === 'dir') return finish(io, applyEdits(node.e, edits))

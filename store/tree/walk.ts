@@ -1,12 +1,12 @@
 /** Walking trees: entries by path, paged listings and walks, and diffs that skip equal subtrees. */
-import { type TreeEntry, type TreeNode, kindOf, EMPTY_TREE } from '../format/codec.js'
+import { type TreeEntry, type TreeNode, kindOf } from '../format/codec.js'
 import { type NodeIO, lookupEntry, iterDir, dirStats } from './tree.js'
 import type { FileInfo, Page, Change } from '../api/meta.js'
 import { PfsError, notFound } from '../api/errors.js'
 import { joinPath } from '../api/names.js'
 
-export const MAX_PAGE = 10_000
-export const DEFAULT_PAGE = 1000
+const MAX_PAGE = 10_000
+const DEFAULT_PAGE = 1000
 
 export function info (e: TreeEntry, path: string, commit: string | null): FileInfo {
   const f: FileInfo = { path, name: e.n, kind: kindOf(e.k), size: e.s, mode: e.m, mtime: e.t, hash: e.h, commit }
@@ -40,7 +40,9 @@ export function clampLimit (limit?: number): number {
   return Math.min(Math.floor(limit), MAX_PAGE)
 }
 
-export async function listDir (io: NodeIO, dir: TreeEntry, path: string, commit: string | null, after?: string, limit?: number): Promise<Page<FileInfo>> {
+export async function listDir (
+  io: NodeIO, dir: TreeEntry, path: string, commit: string | null, after?: string, limit?: number
+): Promise<Page<FileInfo>> {
   if (dir.k !== 'd') throw new PfsError('NOT_A_DIRECTORY', `'${path}' is a file, not a folder`, { path })
   const max = clampLimit(limit)
   const entries: FileInfo[] = []
@@ -52,7 +54,9 @@ export async function listDir (io: NodeIO, dir: TreeEntry, path: string, commit:
 }
 
 /** Depth-first, name-sorted walk below `dir`, resuming after the path `after`. */
-export async function walkDir (io: NodeIO, dir: TreeEntry, path: string, commit: string | null, after?: string, limit?: number): Promise<Page<FileInfo>> {
+export async function walkDir (
+  io: NodeIO, dir: TreeEntry, path: string, commit: string | null, after?: string, limit?: number
+): Promise<Page<FileInfo>> {
   if (dir.k !== 'd') throw new PfsError('NOT_A_DIRECTORY', `'${path}' is a file, not a folder`, { path })
   const max = clampLimit(limit)
   const entries: FileInfo[] = []
@@ -91,13 +95,17 @@ export async function diffTrees (io: NodeIO, a: string, b: string, path: string,
       await removedOrAdded(io, y, p, 'added', out)
       continue
     }
-    if (x.h !== y.h || x.m !== y.m || x.l !== y.l) out.push({ path: p, change: 'changed', kind: kindOf(y.k), sizeBefore: x.s, sizeAfter: y.s })
+    if (x.h !== y.h || x.m !== y.m || x.l !== y.l) {
+      out.push({ path: p, change: 'changed', kind: kindOf(y.k), sizeBefore: x.s, sizeAfter: y.s })
+    }
   }
   for (const y of mb.values()) await removedOrAdded(io, y, joinPath(path, y.n), 'added', out)
   out.sort((p, q) => p.path < q.path ? -1 : p.path > q.path ? 1 : 0)
 }
 
-async function removedOrAdded (io: NodeIO, e: TreeEntry, path: string, change: 'added' | 'removed', out: Change[]): Promise<void> {
+async function removedOrAdded (
+  io: NodeIO, e: TreeEntry, path: string, change: 'added' | 'removed', out: Change[]
+): Promise<void> {
   const size = change === 'added' ? { sizeAfter: e.s } : { sizeBefore: e.s }
   out.push({ path, change, kind: kindOf(e.k), ...size })
   if (e.k === 'd') {
@@ -118,4 +126,3 @@ async function changedEntries (io: NodeIO, x: TreeNode, y: TreeNode): Promise<Tr
   return out
 }
 
-export { EMPTY_TREE }

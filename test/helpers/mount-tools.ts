@@ -62,7 +62,8 @@ export interface Background {
  * stories where a process holds a file open while something else happens. It is killed
  * when the test ends.
  */
-export async function pythonInBackground (t: Test, m: Mount, program: string, args: string[] = []): Promise<Background> {
+export async function pythonInBackground (t: Test, m: Mount, program: string,
+  args: string[] = []): Promise<Background> {
   const name = `bg-${Date.now()}-${Math.random().toString(16).slice(2)}`
   const logFile = path.join(m.local, `${name}.log`)
   const quoted = [program, ...args].map(a => `'${a.replace(/'/g, "'\\''")}'`)

@@ -54,7 +54,8 @@ export async function mountPfs (t: Test, opts: { args?: string[], store?: string
     proc: undefined as unknown as ChildProcess,
     output: () => out,
     pfs: async (args, o = {}) => await runPfs(['--store', store, ...args], { cwd: local, ...o }),
-    sh: async (script, o = {}) => await sh(script, { M: dir, L: local, STORE: store, PFS_STORE: store }, local, o.timeoutMs ?? 60_000),
+    sh: async (script, o = {}) =>
+      await sh(script, { M: dir, L: local, STORE: store, PFS_STORE: store }, local, o.timeoutMs ?? 60_000),
     start: async (args = opts.args ?? []) => {
       out = ''
       m.proc = spawn(process.execPath, [PFS_BIN, '--store', store, 'mount', dir, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv() })

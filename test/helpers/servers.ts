@@ -18,7 +18,8 @@ export interface StartOptions {
 }
 
 /** A connected client of a fresh server for `meta`; `.server` is the running server. */
-export async function startServer (t: Test, meta: MetaApi, opts: StartOptions = {}): Promise<RemoteMeta & { server: RunningServer }> {
+export async function startServer (t: Test, meta: MetaApi,
+  opts: StartOptions = {}): Promise<RemoteMeta & { server: RunningServer }> {
   // mkdtemp under /tmp: tap's fixture dirs can exceed the 107-byte socket path limit.
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'pfs-srv-'))
   const token = `tok-${Math.random().toString(36).slice(2)}`

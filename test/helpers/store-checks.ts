@@ -69,7 +69,7 @@ export function bytes (size: number, seed: number): Buffer {
 export const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex')
 
 /** Every file of a commit: path -> "size:sha256", read through a fresh reader. */
-export async function commitFiles (pfs: Pfs, repo: string, rev: string): Promise<Record<string, string>> {
+async function commitFiles (pfs: Pfs, repo: string, rev: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {}
   let after: string | undefined
   do {
@@ -112,7 +112,8 @@ export async function dumpIndex (storeDir: string): Promise<Array<[string, strin
 }
 
 /** Where the index says an object's bytes are. The store must be closed. */
-export async function indexedLocation (storeDir: string, id: string): Promise<{ key: string, offset: number, length: number }> {
+export async function indexedLocation (storeDir: string,
+  id: string): Promise<{ key: string, offset: number, length: number }> {
   const db = new Level<string, unknown>(path.join(storeDir, 'index'), { valueEncoding: 'json' })
   await db.open()
   try {

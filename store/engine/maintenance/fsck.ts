@@ -11,16 +11,24 @@ import { type ObjRec, k, getMany } from '../index-db.js'
 import type { Core } from '../core.js'
 import { markReachable } from './reachable.js'
 
-export async function checkStore (e: Pick<Core, 'db' | 'nodes' | 'objects'>, opts: ProgressOptions): Promise<FsckReport> {
+export async function checkStore (
+  e: Pick<Core, 'db' | 'nodes' | 'objects'>, opts: ProgressOptions
+): Promise<FsckReport> {
   const reach = await markReachable(e, opts.onProgress)
-  const report: FsckReport = { objectsChecked: 0, bytesChecked: 0, commitsChecked: reach.commits, problems: [...reach.problems] }
+  const report: FsckReport = {
+    objectsChecked: 0,
+    bytesChecked: 0,
+    commitsChecked: reach.commits,
+    problems: [...reach.problems]
+  }
   const ids = [...reach.objects.keys()]
   const recs = await getMany<ObjRec>(e.db, ids.map(id => k('o', id)))
   const byKey = new Map<string, Array<{ id: string, rec: ObjRec }>>()
   ids.forEach((id, i) => {
     const rec = recs[i]
     if (rec === undefined) {
-      report.problems.push({ key: '', object: id, problem: `${reach.objects.get(id) ?? 'object'} ${id.slice(0, 12)} is referenced but not in the index` })
+      const problem = `${reach.objects.get(id) ?? 'object'} ${id.slice(0, 12)} is referenced but not in the index`
+      report.problems.push({ key: '', object: id, problem })
       return
     }
     const list = byKey.get(rec[0]) ?? []
@@ -33,7 +41,9 @@ export async function checkStore (e: Pick<Core, 'db' | 'nodes' | 'objects'>, opt
     try {
       data = await e.objects.get(key)
     } catch (err) {
-      const why = err instanceof PfsError && err.code === 'NOT_FOUND' ? 'is missing from the object store' : `cannot be read: ${(err as Error).message}`
+      const why = err instanceof PfsError && err.code === 'NOT_FOUND'
+        ? 'is missing from the object store'
+        : `cannot be read: ${(err as Error).message}`
       for (const x of entries) report.problems.push({ key, object: x.id, problem: `object ${key} ${why}` })
       continue
     }
@@ -41,8 +51,19 @@ export async function checkStore (e: Pick<Core, 'db' | 'nodes' | 'objects'>, opt
       const bytes = data.subarray(rec[1], rec[1] + rec[2])
       report.objectsChecked++
       report.bytesChecked += bytes.length
-      if (bytes.length !== rec[2]) report.problems.push({ key, object: id, problem: `${rec[3]} ${id.slice(0, 12)} in ${key} is truncated (${bytes.length} of ${rec[2]} bytes)` })
-      else if (sha256(bytes) !== id) report.problems.push({ key, object: id, problem: `${rec[3]} ${id.slice(0, 12)} in ${key} is corrupt: its bytes no longer hash to its id` })
+      if (bytes.length !== rec[2]) {
+        report.problems.push({
+          key,
+          object: id,
+          problem: `${rec[3]} ${id.slice(0, 12)} in ${key} is truncated (${bytes.length} of ${rec[2]} bytes)`
+        })
+      } else if (sha256(bytes) !== id) {
+        report.problems.push({
+          key,
+          object: id,
+          problem: `${rec[3]} ${id.slice(0, 12)} in ${key} is corrupt: its bytes no longer hash to its id`
+        })
+      }
     }
     tick({ phase: 'check', done: report.objectsChecked, total: ids.length, bytes: report.bytesChecked })
   }

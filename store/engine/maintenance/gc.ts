@@ -17,7 +17,7 @@ import { journal } from '../journal.js'
 import type { Core } from '../core.js'
 import { markReachable } from './reachable.js'
 
-export const RETIRE_GRACE = 15 * 60 * 1000
+const RETIRE_GRACE = 15 * 60 * 1000
 
 type Gc = Pick<Core, 'db' | 'objects' | 'nodes' | 'pins' | 'clock'>
 interface Indexed { id: string, rec: ObjRec, live: boolean }
@@ -32,7 +32,9 @@ export async function collectGarbage (core: Gc, opts: { dryRun?: boolean } & Pro
   return report
 }
 
-async function sweep (core: Gc, keep: (id: string) => boolean, report: GcReport, opts: { dryRun?: boolean } & ProgressOptions): Promise<void> {
+async function sweep (
+  core: Gc, keep: (id: string) => boolean, report: GcReport, opts: { dryRun?: boolean } & ProgressOptions
+): Promise<void> {
   const dryRun = opts.dryRun === true
   const now = core.clock()
   const byKey = new Map<string, Indexed[]>()
@@ -86,14 +88,20 @@ async function repack (core: Gc, key: string, keep: Indexed[], dead: Indexed[]):
   for (const x of keep) w.add(x.id, x.rec[3] as 'chunk', whole.subarray(x.rec[1], x.rec[1] + x.rec[2]))
   const written = await w.flush()
   const since = core.clock()
-  const ops: BatchOp[] = [...packOps(written), { type: 'del', key: k('pk', key) }, { type: 'put', key: k('rt', key), value: { since } }]
+  const ops: BatchOp[] = [
+    ...packOps(written),
+    { type: 'del', key: k('pk', key) },
+    { type: 'put', key: k('rt', key), value: { since } }
+  ]
   for (const x of dead) ops.push({ type: 'del', key: k('o', x.id) })
   await journal(core.objects, { op: 'pack-retired', time: since, key })
   await writeBatch(core.db, ops)
 }
 
 /** Objects in the store that the index does not know, left by crashed writers. */
-async function removeOrphans (core: Gc, indexed: Set<string>, now: number, dryRun: boolean, report: GcReport): Promise<number> {
+async function removeOrphans (
+  core: Gc, indexed: Set<string>, now: number, dryRun: boolean, report: GcReport
+): Promise<number> {
   let n = 0
   for (const prefix of ['packs/', 'chunks/']) {
     for await (const key of core.objects.list(prefix)) {

@@ -39,7 +39,8 @@ async function markTree (e: Marking, hash: string, r: Reachable, commit: string,
   try {
     node = await e.nodes.getNode(hash)
   } catch (err) {
-    r.problems.push({ key: '', object: hash, problem: `tree ${hash.slice(0, 12)} cannot be read: ${(err as Error).message}`, commits: [commit] })
+    const problem = `tree ${hash.slice(0, 12)} cannot be read: ${(err as Error).message}`
+    r.problems.push({ key: '', object: hash, problem, commits: [commit] })
     return
   }
   if (node.t === 'pages') {
@@ -56,7 +57,8 @@ async function markTree (e: Marking, hash: string, r: Reachable, commit: string,
         try {
           chunks = (await e.nodes.getManifest(ent.h)).c
         } catch (err) {
-          r.problems.push({ key: '', object: ent.h, problem: `manifest ${ent.h.slice(0, 12)} cannot be read: ${(err as Error).message}`, commits: [commit] })
+          const problem = `manifest ${ent.h.slice(0, 12)} cannot be read: ${(err as Error).message}`
+          r.problems.push({ key: '', object: ent.h, problem, commits: [commit] })
           continue
         }
       }

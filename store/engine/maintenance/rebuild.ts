@@ -16,7 +16,9 @@ import type { Core } from '../core.js'
 type Ev = JournalEvent | { op: 'commit', time: number, rec: CommitRec }
 
 /** The caller holds the engine lock. */
-export async function rebuildIndex (e: Pick<Core, 'db' | 'nodes' | 'objects'>, opts: ProgressOptions): Promise<RebuildReport> {
+export async function rebuildIndex (
+  e: Pick<Core, 'db' | 'nodes' | 'objects'>, opts: ProgressOptions
+): Promise<RebuildReport> {
   const tick = throttle(opts.onProgress)
   const objs: PackedObject[] = []
   const events: Ev[] = await readJournal(e.objects)
@@ -30,7 +32,9 @@ export async function rebuildIndex (e: Pick<Core, 'db' | 'nodes' | 'objects'>, o
   }
   for await (const key of e.objects.list('chunks/')) {
     const st = await e.objects.stat(key)
-    if (st !== undefined) objs.push({ id: key.slice(key.lastIndexOf('/') + 1), type: 'chunk', loc: { key, offset: 0, length: st.size } })
+    if (st !== undefined) {
+      objs.push({ id: key.slice(key.lastIndexOf('/') + 1), type: 'chunk', loc: { key, offset: 0, length: st.size } })
+    }
   }
   for (const o of objs) {
     if (o.type !== 'commit') continue
@@ -44,10 +48,16 @@ export async function rebuildIndex (e: Pick<Core, 'db' | 'nodes' | 'objects'>, o
   for (const r of state.repos.values()) ops.push({ type: 'put', key: k('repo', r.name), value: r })
   for (const [key, b] of state.branches) ops.push({ type: 'put', key, value: b })
   for (const c of state.commits.values()) {
-    ops.push({ type: 'put', key: k('c', c.id), value: c }, { type: 'put', key: k('cid', c.repo, c.id), value: '' }, { type: 'put', key: k('ct', c.repo, c.started, c.id), value: '' })
+    ops.push(
+      { type: 'put', key: k('c', c.id), value: c },
+      { type: 'put', key: k('cid', c.repo, c.id), value: '' },
+      { type: 'put', key: k('ct', c.repo, c.started, c.id), value: '' }
+    )
   }
   for (const [key, v] of state.reflog) ops.push({ type: 'put', key, value: v })
-  for (const [key, time] of retired) if (await e.objects.has(key)) ops.push({ type: 'put', key: k('rt', key), value: { since: time } })
+  for (const [key, time] of retired) {
+    if (await e.objects.has(key)) ops.push({ type: 'put', key: k('rt', key), value: { since: time } })
+  }
   await e.db.clear()
   for (let i = 0; i < ops.length; i += 10_000) await writeBatch(e.db, ops.slice(i, i + 10_000))
   e.nodes.clearCache()
@@ -55,7 +65,12 @@ export async function rebuildIndex (e: Pick<Core, 'db' | 'nodes' | 'objects'>, o
   return { commits: state.commits.size, objects: objs.length, repos: state.repos.size }
 }
 
-function replay (events: Ev[]): { repos: Map<string, RepoRec>, branches: Map<string, BranchRec>, commits: Map<string, CommitRec>, reflog: Map<string, { head: string | null }> } {
+function replay (events: Ev[]): {
+  repos: Map<string, RepoRec>
+  branches: Map<string, BranchRec>
+  commits: Map<string, CommitRec>
+  reflog: Map<string, { head: string | null }>
+} {
   const repos = new Map<string, RepoRec>()
   const branches = new Map<string, BranchRec>()
   const commits = new Map<string, CommitRec>()
@@ -66,7 +81,10 @@ function replay (events: Ev[]): { repos: Map<string, RepoRec>, branches: Map<str
   }
   for (const ev of events) {
     switch (ev.op) {
-      case 'repo-create': dropRepo(ev.repo); repos.set(ev.repo, { name: ev.repo, description: ev.description, created: ev.time }); break
+      case 'repo-create':
+        dropRepo(ev.repo)
+        repos.set(ev.repo, { name: ev.repo, description: ev.description, created: ev.time })
+        break
       case 'repo-delete': dropRepo(ev.repo); repos.delete(ev.repo); break
       case 'branch-set': {
         if (!repos.has(ev.repo)) break
