@@ -2,7 +2,7 @@
 // every pfs command sees, until a commit (pfs commit, unmount, or idle) makes it history
 // or pfs abort throws it away. A crash loses nothing that was fsynced or committed.
 import t, { type Test } from 'tap'
-import { readFileSync, readdirSync, existsSync } from 'node:fs'
+import { readFileSync, readdirSync, existsSync, promises as fsp } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { mountPfs, type Mount } from './helpers/mount.js'
@@ -180,6 +180,35 @@ t.test('a stale mount left by a crash is cleared by the next mount', async t => 
   t.equal(r.code, 0, r.stderr)
   t.notOk(mountedAt(m.dir), 'pfs unmount cleared the dead mount')
   t.equal((await m.sh('ls $M')).code, 0, 'the folder is a plain folder again')
+})
+
+t.test('pfs unmount fails, and says why, when the mount cannot be detached', async t => {
+  const m = await withImages(t)
+  await m.kill()
+  // fusermount and umount that refuse, as they do for a mount still in use.
+  const bin = path.join(m.local, 'refusing')
+  await fsp.mkdir(bin)
+  for (const cmd of ['fusermount', 'umount']) {
+    await fsp.writeFile(path.join(bin, cmd), `#!/bin/sh\necho "${cmd}: device is busy" >&2\nexit 1\n`, { mode: 0o755 })
+  }
+  const r = await m.pfs(['unmount', m.dir], { env: { PATH: `${bin}:${process.env.PATH ?? ''}` } })
+  t.not(r.code, 0, 'a failure, not a success')
+  t.equal(r.stdout, '', 'never "unmounted"')
+  t.match(r.stderr, /^pfs: could not unmount [^\n]*fusermount: device is busy[^\n]*umount: device is busy[^\n]*\n$/, 'one line with what both said')
+  t.ok(mountedAt(m.dir), 'and it is indeed still mounted')
+  const again = await m.pfs(['unmount', m.dir])
+  t.equal(again.code, 0, again.stderr)
+  t.notOk(mountedAt(m.dir), 'with working tools it unmounts')
+})
+
+t.test('PFS_SERVER set but empty means no server: the mount owns the store and serves it', async t => {
+  const m = await mountPfs(t, { env: { PFS_SERVER: '' } })
+  t.equal((await m.sh('mkdir $M/images $M/images/master && echo x > $M/images/master/a.txt')).code, 0)
+  const list = await m.pfs(['ls', 'images@master'])
+  t.equal(list.code, 0, `other commands reach the store through the mount (${list.stderr.trim()})`)
+  t.equal(list.stdout, 'a.txt\n')
+  await m.stop()
+  t.equal((await m.pfs(['cat', 'images@master:a.txt'])).stdout, 'x\n', 'committed on unmount, and the store is free again')
 })
 
 t.test('SIGKILL mid-write: fsynced files are in the session, finished commits are intact', async t => {

@@ -10,7 +10,6 @@
  *   o     <object id>                 [key, offset, length, type]
  *   pk    <pack key>                  {bytes, count}
  *   rt    <pack key>                  {since} (retired by a repack; deleted after a grace period)
- *   meta  version                     1
  * Everything but the open commits can be rebuilt from the object store.
  */
 import { Level } from 'level'

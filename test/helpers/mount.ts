@@ -40,7 +40,14 @@ export interface Mount {
   kill: () => Promise<void>
 }
 
-export async function mountPfs (t: Test, opts: { args?: string[], store?: string } = {}): Promise<Mount> {
+export interface MountOptions {
+  args?: string[]
+  store?: string
+  /** More environment for the mount process (and only it). */
+  env?: Record<string, string>
+}
+
+export async function mountPfs (t: Test, opts: MountOptions = {}): Promise<Mount> {
   const root = mkdtempSync(path.join(os.tmpdir(), 'pfs-mnt-'))
   const dir = path.join(root, 'pfs')
   const local = path.join(root, 'local')
@@ -58,7 +65,7 @@ export async function mountPfs (t: Test, opts: { args?: string[], store?: string
       await sh(script, { M: dir, L: local, STORE: store, PFS_STORE: store }, local, o.timeoutMs ?? 60_000),
     start: async (args = opts.args ?? []) => {
       out = ''
-      m.proc = spawn(process.execPath, [PFS_BIN, '--store', store, 'mount', dir, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv() })
+      m.proc = spawn(process.execPath, [PFS_BIN, '--store', store, 'mount', dir, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv(opts.env) })
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`pfs mount did not start in 30 s:\n${out}`)), 30_000)
         const onData = (b: Buffer): void => {
