@@ -45,7 +45,7 @@ build: deps
 # and knip (unused exports, files and dependencies: knip.json).
 lint: deps
 	npx tsc -p tsconfig.check.json
-	npx eslint .
+	npx eslint --max-warnings 0 .
 	npx knip
 
 # Lint first; its result counts as one more check in the closing `N passed, N failed`.

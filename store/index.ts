@@ -12,8 +12,8 @@ export type { Pfs, PutOptions, ReadOptions, OpenFile } from './api/pfs.js'
 export type * from './api/meta.js'
 export type { Progress, ProgressOptions } from './api/progress.js'
 export {
-  PfsError, isPfsError, notFound, exists, invalidArgument, conflict, busy, corrupt, printable, type PfsErrorCode
+  PfsError, isPfsError, notFound, invalidArgument, busy, corrupt, printable, type PfsErrorCode
 } from './api/errors.js'
-export { normPath, joinPath, splitPath, checkRefName } from './api/names.js'
+export { normPath, joinPath } from './api/names.js'
 export { isCommitId, isCommitPrefix } from './api/revs.js'
 export type { RunningServer } from './rpc/server.js'

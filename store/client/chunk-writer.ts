@@ -19,6 +19,9 @@ const BATCH_BYTES = 16 * 1024 * 1024
 /** Object-store writes in flight per writer. */
 const WRITES_IN_FLIGHT = 4
 
+/** Writes started by one `writeStream` call, and the first that failed. */
+interface StreamWrites { tasks: Array<Promise<void>>, error?: unknown }
+
 /**
  * Writes files' chunks to the object store, each distinct chunk at most once.
  *
@@ -34,6 +37,8 @@ export class ChunkWriter {
   /** Ids the store said it has, and when: trusted for TRUST_MS. */
   private readonly present = new Map<string, number>()
   private readonly limit = pLimit(WRITES_IN_FLIGHT)
+  /** Writes under way (each settles, never rejects), for backpressure and `takeObjects`. */
+  private readonly inflight = new Set<Promise<void>>()
   private out: NewObject[] = []
   /** Keys this writer put deferred, made durable by `takeObjects`. */
   private deferred: string[] = []
@@ -51,10 +56,11 @@ export class ChunkWriter {
    * are durable (and visible) once `takeObjects` resolves.
    * `onBytes` is told each chunk's size as the input is consumed.
    * Chunking of the next batch overlaps the index lookup and writes of the previous one;
-   * memory holds at most those two batches.
+   * memory holds at most those batches and WRITES_IN_FLIGHT chunks being written.
    */
   async writeStream (src: AsyncIterable<Uint8Array>, onBytes?: (n: number) => void): Promise<ChunkRef[]> {
     const refs: ChunkRef[] = []
+    const st: StreamWrites = { tasks: [] }
     let batch: Chunk[] = []
     let bytes = 0
     let previous: Promise<void> = Promise.resolve()
@@ -65,18 +71,21 @@ export class ChunkWriter {
         batch.push(c)
         bytes += c.data.length
         if (batch.length < BATCH_CHUNKS && bytes < BATCH_BYTES) continue
-        await previous // a write of the previous batch failed: stop reading early
-        previous = this.store(batch)
+        await previous // at most one batch waiting on the index, so memory stays bounded
+        if (st.error !== undefined) throw st.error // a write failed: stop reading early
+        previous = this.store(batch, st)
         previous.catch(() => {}) // awaited above or below
         batch = []
         bytes = 0
       }
       await previous
-      await this.store(batch)
+      await this.store(batch, st)
     } finally {
-      // Never leave writes running behind a failure.
+      // Never leave writes running behind a failure; `store` adds tasks until it settles.
       await Promise.allSettled([previous])
+      await Promise.allSettled(st.tasks)
     }
+    await Promise.all(st.tasks)
     return refs
   }
 
@@ -90,7 +99,9 @@ export class ChunkWriter {
     const chunks: Chunk[] = files
       .filter(f => f.length > 0)
       .map(data => ({ id: createHash('sha256').update(data).digest('hex'), data }))
-    await this.store(chunks)
+    const st: StreamWrites = { tasks: [] }
+    await this.store(chunks, st)
+    await Promise.all(st.tasks)
     let i = 0
     return files.map(f => f.length === 0 ? [] : [[chunks[i++].id, f.length] as ChunkRef])
   }
@@ -101,6 +112,8 @@ export class ChunkWriter {
    * chunks the modify refers to have resolved.
    */
   async takeObjects (): Promise<NewObject[]> {
+    // Failed writes were reported by their writeStream; a failed pack flush is retried below.
+    while (this.inflight.size > 0) await Promise.all(this.inflight)
     // Standalone chunks were written deferred: one round of fsyncs makes them durable.
     const deferred = this.deferred
     this.deferred = []
@@ -112,14 +125,16 @@ export class ChunkWriter {
     return out
   }
 
-  /** Asks the index which of the batch's chunks are new, writes those, WRITES_IN_FLIGHT at a time. */
-  private async store (batch: Chunk[]): Promise<void> {
+  /**
+   * Asks the index which of the batch's chunks are new, then starts writing those; resolves
+   * once the last has started (the writes are in `st.tasks`).
+   */
+  private async store (batch: Chunk[], st: StreamWrites): Promise<void> {
     const fresh = new Map<string, Buffer>()
     const now = Date.now()
     for (const c of batch) if (!this.settled(c.id, now)) fresh.set(c.id, c.data)
     if (fresh.size === 0) return
     const missing = new Set(await this.meta.missing([...fresh.keys()]))
-    const writes: Array<Promise<void>> = []
     for (const [id, data] of fresh) {
       if (!missing.has(id)) {
         this.present.set(id, now)
@@ -128,14 +143,25 @@ export class ChunkWriter {
       if (this.written.has(id)) continue // another stream took it meanwhile
       this.written.add(id)
       if (data.length >= this.config.packThreshold) {
-        writes.push(this.limit(async () => { await this.putStandalone(id, data) }))
+        await this.start(st, async () => { await this.putStandalone(id, data) })
       } else {
         this.pack.add(id, 'chunk', data)
-        if (this.pack.full) writes.push(this.limit(async () => { await this.flushPack() }))
+        if (this.pack.full) await this.start(st, async () => { await this.flushPack() })
       }
     }
-    const failed = (await Promise.allSettled(writes)).find(r => r.status === 'rejected')
-    if (failed !== undefined) throw failed.reason
+  }
+
+  /**
+   * Starts a write once fewer than WRITES_IN_FLIGHT are under way (backpressure: the
+   * chunks held stay bounded); `limit` runs it. Its failure is recorded in `st`.
+   */
+  private async start (st: StreamWrites, fn: () => Promise<void>): Promise<void> {
+    while (this.inflight.size >= WRITES_IN_FLIGHT) await Promise.race(this.inflight)
+    const done = this.limit(fn)
+    st.tasks.push(done)
+    const settled = done.then(() => {}, (e: unknown) => { st.error ??= e })
+    this.inflight.add(settled)
+    void settled.then(() => { this.inflight.delete(settled) })
   }
 
   /** True when this writer need not write or ask about the chunk. */

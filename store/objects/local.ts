@@ -86,7 +86,8 @@ export class LocalObjectStore implements ObjectStore {
 
   private async syncBatch (batch: Array<{ tmp: string, dest: string }>): Promise<void> {
     try {
-      await pLimit(SYNCS_AT_ONCE).map(batch, async item => {
+      // Newest first: the kernel is already writing back the oldest (measured faster).
+      await pLimit(SYNCS_AT_ONCE).map([...batch].reverse(), async item => {
         const fh = await fsp.open(item.tmp, 'r+')
         try { await fh.datasync() } finally { await fh.close() }
       })

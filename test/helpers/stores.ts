@@ -1,6 +1,7 @@
 /**
- * Stores for tests: an embedded `Pfs` on a temp folder, or the same engine behind a real
- * HTTP server with a remote `Pfs` in front. Closed with the test, even when it fails.
+ * Stores for tests: an embedded `Pfs` on a temp folder, the same over an in-memory object
+ * store, or the engine behind a real HTTP server with a remote `Pfs` in front. Closed with
+ * the test, even when it fails.
  */
 import os from 'node:os'
 import path from 'node:path'
@@ -10,15 +11,17 @@ import type { Pfs } from '../../store/api/pfs.js'
 import { openEngine, type EngineOptions } from '../../store/engine/engine.js'
 import { createPfs } from '../../store/client/pfs-impl.js'
 import { LocalObjectStore } from '../../store/objects/local.js'
+import { MemoryObjectStore } from '../../store/objects/memory.js'
 import { startServer } from './servers.js'
 
-export type StoreKind = 'embedded' | 'remote'
+export type StoreKind = 'embedded' | 'memory' | 'remote'
 
 export async function tmpStore (t: Test, kind: StoreKind = 'embedded', opts: EngineOptions = {}): Promise<Pfs & { dir: string }> {
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'pfs-store-'))
-  const engine = await openEngine(dir, opts)
+  const memory = kind === 'memory' ? { objects: new MemoryObjectStore(), objectsConfig: { kind: 'memory' as const } } : {}
+  const engine = await openEngine(dir, { ...opts, ...memory })
   let pfs: Pfs
-  if (kind === 'embedded') {
+  if (kind !== 'remote') {
     pfs = createPfs(engine, engine.objects, await engine.config(), 'embedded')
   } else {
     const remote = await startServer(t, engine)
