@@ -14,9 +14,11 @@ const NONE = { none: true } as const
 
 export class Views {
   private readonly resolved = new Map<string, { r: Resolved, at: number }>()
-  /** null: nothing at that path. */
-  private readonly stats = new LRUCache<string, FileInfo | { none: true }>({ max: 200_000 })
-  private readonly dirs = new LRUCache<string, string[]>({ max: 2_000 })
+  // Bounded by count through maxSize, not max: `max` preallocates its slots, and a big
+  // live heap makes V8 answer the write path's Buffer churn with full GCs (measured).
+  /** NONE: nothing at that path. */
+  private readonly stats = new LRUCache<string, FileInfo | typeof NONE>({ maxSize: 200_000, sizeCalculation: () => 1 })
+  private readonly dirs = new LRUCache<string, string[]>({ maxSize: 2_000, sizeCalculation: () => 1 })
   private invalidations = 0
 
   constructor (readonly pfs: Pfs, private readonly ttlMs = 1000) {}

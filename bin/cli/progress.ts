@@ -5,7 +5,8 @@
  * PFS_NO_PROGRESS_IN_TESTS is set. The line is cleared at the end so that it never mixes
  * with the command's output.
  */
-import cliProgress from 'cli-progress'
+import { createRequire } from 'node:module'
+import type cliProgressTypes from 'cli-progress'
 import type { Progress } from '../../store/index.js'
 import { size } from './output.js'
 
@@ -25,7 +26,9 @@ function measure (p: Progress): { value: number, total: number } | undefined {
 
 export function progressLine (opts: { json?: boolean }): ProgressLine {
   if (process.stderr.isTTY !== true || opts.json === true || process.env.PFS_NO_PROGRESS_IN_TESTS) return { end () {} }
-  let bar: cliProgress.SingleBar | undefined
+  // Loaded only for a person watching: every other process (a mount, a pod) stays smaller.
+  const cliProgress = createRequire(import.meta.url)('cli-progress') as typeof cliProgressTypes
+  let bar: cliProgressTypes.SingleBar | undefined
   let phase: string | undefined
   const end = (): void => {
     bar?.stop()

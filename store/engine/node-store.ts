@@ -26,7 +26,9 @@ export class NodeStore implements NodeIO {
 
   constructor (private readonly db: Db, private readonly objects: ObjectStore, cacheSize = 50_000) {
     this.writer = new PackWriter(objects)
-    this.cache = new LRUCache({ max: cacheSize })
+    // Bounded by count through maxSize, not max: `max` preallocates its slots, and a big
+    // live heap makes V8 answer the mount's Buffer churn with full GCs (measured).
+    this.cache = new LRUCache({ maxSize: cacheSize, sizeCalculation: () => 1 })
   }
 
   async getNode (hash: string): Promise<TreeNode> {
