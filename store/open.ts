@@ -34,6 +34,11 @@ export interface OpenOptions {
   embeddedOnly?: boolean
   /** Bytes of chunks the reader keeps in memory (default 256 MiB). */
   cacheBytes?: number
+  /**
+   * Open the store here even when its index is missing or unreadable (a damaged one is
+   * moved aside), for `rebuildIndex`. Without it such a store is a CORRUPT error.
+   */
+  repairIndex?: boolean
 }
 
 export interface OwnOptions {
@@ -81,7 +86,7 @@ export async function openPfs (opts: OpenOptions = {}): Promise<Pfs> {
     const remote = await findServer(store, opts)
     if (remote !== undefined) return await openRemote(remote, opts)
   }
-  const engine = await loadEngine(store, {})
+  const engine = await loadEngine(store, { repairIndex: opts.repairIndex })
   try {
     return createPfs(engine, engine.objects, engine.storeConfig, 'embedded', { cacheBytes: opts.cacheBytes })
   } catch (e) {
@@ -132,7 +137,7 @@ async function findServer (store: string, opts: OpenOptions): Promise<RemoteMeta
   return undefined
 }
 
-async function loadEngine (store: string, opts: { command?: string }): Promise<Engine> {
+async function loadEngine (store: string, opts: { command?: string, repairIndex?: boolean }): Promise<Engine> {
   // Loaded on demand: remote clients (mounts on other nodes, pods) never load LevelDB.
   const { openEngine } = await import('./engine/engine.js')
   return await openEngine(store, opts)

@@ -23,7 +23,7 @@ export default defineCommand({
     const { rebuilt, report } = await withPfs(argv, async pfs => ({
       rebuilt: argv.rebuildIndex ? await pfs.rebuildIndex({ onProgress: progress.onProgress }) : undefined,
       report: await pfs.fsck({ onProgress: progress.onProgress })
-    })).finally(() => progress.end())
+    }), { repairIndex: argv.rebuildIndex }).finally(() => progress.end())
     if (argv.json) {
       await json(rebuilt === undefined ? report : { rebuilt, ...report })
     } else {

@@ -135,6 +135,12 @@ export type WriteOp =
   | { op: 'copy', from: { repo: string, rev: string, path: string }, path: string }
   | { op: 'rename', from: string, path: string }
   | { op: 'setattr', path: string, mode?: number, mtime?: number }
+  /**
+   * A stage's tree laid over the branch's: its folders merge with existing ones (which
+   * keep their mode and time), its files and links replace what is at their path. The
+   * stage is gone once the change lands.
+   */
+  | { op: 'merge', stage: string }
 
 /** An object written by a client on the data plane, registered by `modify`. */
 export interface NewObject { id: string, loc: ObjectLoc }
@@ -146,6 +152,15 @@ export interface ModifyOptions {
   objects?: NewObject[]
   /** Leave the session open even if `modify` had to open it. */
   keepOpen?: boolean
+}
+
+/** What a stage accepts: ops that only add (a folder put's batches). */
+export type StageOp = Extract<WriteOp, { op: 'put' | 'mkdir' | 'symlink' }>
+
+export interface StageOptions {
+  /** The stage to add to; a new one when absent. */
+  stage?: string
+  objects?: NewObject[]
 }
 
 export interface ModifyResult {
@@ -252,6 +267,14 @@ export interface MetaApi {
    * ops apply or none.
    */
   modify (repo: string, branch: string, ops: WriteOp[], opts?: ModifyOptions): Promise<ModifyResult>
+  /**
+   * Applies ops to a stage of the repo: a tree no branch shows, for a change too big for
+   * one `modify`. A `merge` op in `modify` lands it, all at once. A stage that is neither
+   * merged nor dropped is removed by gc some hours after its last batch (store/api/pins.ts).
+   */
+  stage (repo: string, ops: StageOp[], opts?: StageOptions): Promise<{ stage: string }>
+  /** Drops a stage and what it holds; a stage that is gone already is not an error. */
+  dropStage (repo: string, stage: string): Promise<void>
 
   du (opts?: { repo?: string }): Promise<DuReport>
   gc (opts?: { dryRun?: boolean } & ProgressOptions): Promise<GcReport>
@@ -268,5 +291,5 @@ export const META_METHODS = [
   'startCommit', 'finishCommit', 'abortCommit',
   'resolve', 'inspectCommit', 'log', 'listCommits',
   'stat', 'list', 'walk', 'readPlan', 'diff',
-  'missing', 'modify', 'du', 'gc', 'fsck', 'rebuildIndex'
+  'missing', 'modify', 'stage', 'dropStage', 'du', 'gc', 'fsck', 'rebuildIndex'
 ] as const satisfies ReadonlyArray<Exclude<keyof MetaApi, 'close'>>

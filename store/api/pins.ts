@@ -10,7 +10,13 @@
  * 3. It registers what it wrote and refers to with `modify`, which checks that every chunk
  *    it refers to is indexed (CONFLICT otherwise: retry the put) and drops their pins.
  *
- * gc marks what commits reach, then closes the gate: new `missing` calls wait, the ones
+ * 4. A folder put too big for one `modify` sends its batches to a stage (`stage`), which no
+ *    branch shows, and merges it into the branch with one `modify` at the end. A stage
+ *    keeps what it refers to like a commit does, until it is merged or dropped, or for
+ *    STAGE_MS after its last batch: then the put that made it is taken to be dead, and gc
+ *    drops the stage and what only it reached.
+ *
+ * gc marks what commits and stages reach, then closes the gate: new `missing` calls wait, the ones
  * under way finish and pin first, so a chunk is never promised to a writer while it is
  * being deleted. Then it sweeps what is neither reachable nor pinned, and opens the gate.
  */
@@ -18,6 +24,7 @@
 const PIN_MS = 60 * 60 * 1000
 export const TRUST_MS = 30 * 60 * 1000
 export const ORPHAN_MS = 24 * 60 * 60 * 1000
+export const STAGE_MS = 6 * 60 * 60 * 1000
 
 /** The engine's side: pins, and the gate `missing` waits at while gc sweeps. In memory only. */
 export class Pins {

@@ -19,21 +19,18 @@ export interface PlannedChunk { id: string, size: number, loc: ObjectLoc }
 export interface ReaderOptions {
   /** Bytes of chunks kept in memory, least recently used evicted first. Default 256 MiB; 0 keeps none. */
   cacheBytes?: number
-  /** Check each fetched chunk's SHA-256 against its id. */
-  verify?: boolean
 }
 
 /**
- * Reads chunks from the object store, with an LRU cache. Returned buffers are shared with
- * the cache: callers must not modify them.
+ * Reads chunks from the object store, with an LRU cache. Every fetched chunk is checked
+ * against its id (SHA-256) before anyone sees it: damaged bytes are a CORRUPT error, never
+ * data. Returned buffers are shared with the cache: callers must not modify them.
  */
 export class ChunkReader {
   private readonly cache: LRUCache<string, Buffer> | undefined
   private readonly loading = new Map<string, Promise<Buffer>>()
-  private readonly verify: boolean
 
   constructor (private readonly objects: ObjectStore, opts: ReaderOptions = {}) {
-    this.verify = opts.verify ?? false
     const cacheBytes = opts.cacheBytes ?? 256 * 1024 * 1024
     // A chunk bigger than the whole cache is simply not kept.
     if (cacheBytes > 0) this.cache = new LRUCache({ maxSize: cacheBytes, sizeCalculation: b => Math.max(1, b.length) })
@@ -92,8 +89,9 @@ export class ChunkReader {
       throw corrupt(`chunk ${id} in ${loc.key} has ${data.length} bytes, expected ${loc.length}; run \`pfs fsck\``,
         { id, key: loc.key })
     }
-    if (this.verify && createHash('sha256').update(data).digest('hex') !== id) {
-      throw corrupt(`chunk ${id} in ${loc.key} does not match its SHA-256; run \`pfs fsck\``, { id, key: loc.key })
+    if (createHash('sha256').update(data).digest('hex') !== id) {
+      throw corrupt(`chunk ${id} in ${loc.key} is damaged (its bytes do not match its SHA-256); ` +
+        'run `pfs fsck`', { id, key: loc.key })
     }
     this.cache?.set(id, data)
     return data

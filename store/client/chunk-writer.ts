@@ -126,6 +126,17 @@ export class ChunkWriter {
   }
 
   /**
+   * After a failure: lets the writes under way settle and gives up the deferred ones, so
+   * no temp file of this writer stays behind. The writer is not used again.
+   */
+  async abandon (): Promise<void> {
+    while (this.inflight.size > 0) await Promise.all(this.inflight)
+    const deferred = this.deferred
+    this.deferred = []
+    await this.objects.discard?.(deferred)
+  }
+
+  /**
    * Asks the index which of the batch's chunks are new, then starts writing those; resolves
    * once the last has started (the writes are in `st.tasks`).
    */

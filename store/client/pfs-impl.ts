@@ -4,7 +4,9 @@
  */
 import { createReadStream, promises as fsp } from 'node:fs'
 import type { Readable } from 'node:stream'
-import { type MetaApi, type StoreConfig, type ModifyResult, type WriteOp, META_METHODS } from '../api/meta.js'
+import {
+  type ChunkRef, type MetaApi, type NewObject, type StoreConfig, type ModifyResult, type WriteOp, META_METHODS
+} from '../api/meta.js'
 import type { Pfs, PutOptions, ReadOptions } from '../api/pfs.js'
 import { notFound, invalidArgument } from '../api/errors.js'
 import { normPath } from '../api/names.js'
@@ -45,8 +47,14 @@ class PfsImpl implements Pfs {
     const tick = throttle(opts.onProgress)
     let bytes = 0
     const src = data instanceof Uint8Array ? once(data) : data
-    const chunks = await writer.writeStream(src, n => { bytes += n; tick({ phase: 'put', done: 0, total: 1, bytes }) })
-    const objects = await writer.takeObjects()
+    let chunks: ChunkRef[], objects: NewObject[]
+    try {
+      chunks = await writer.writeStream(src, n => { bytes += n; tick({ phase: 'put', done: 0, total: 1, bytes }) })
+      objects = await writer.takeObjects()
+    } catch (e) {
+      await writer.abandon()
+      throw e
+    }
     tick({ phase: 'put', done: 1, total: 1, bytes }, true)
     const op: WriteOp = { op: 'put', path, chunks, mode: opts.mode, mtime: opts.mtime }
     return await this.meta.modify(repo, branch, [op], { message: opts.message, objects, keepOpen: opts.keepOpen })

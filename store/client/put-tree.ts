@@ -1,16 +1,16 @@
 /**
  * A local folder, recursively, as one change: its contents land at `dest` in the branch,
- * in the branch's open session or in a commit of its own. Files are sent to the metadata
- * API in batches (ops and the objects they refer to); small files are read in groups with
- * one index lookup per group. When the put opened the session itself, a failure aborts
- * it: nothing of the folder stays behind.
+ * in the branch's open session or in a commit of its own, all at once. A folder that fits
+ * in one batch goes in one `modify`; a bigger one sends its batches (ops and the objects
+ * they refer to) to a stage no branch shows, and one `modify` merges the stage at the end.
+ * So a put that fails or is killed leaves nothing behind in the branch: no session, no
+ * half folder, no new branch. Small files are read in groups with one index lookup each.
  */
 import { createReadStream, promises as fsp } from 'node:fs'
 import path from 'node:path'
 import pLimit from 'p-limit'
-import type { MetaApi, ModifyResult, NewObject, StoreConfig, WriteOp } from '../api/meta.js'
+import type { MetaApi, ModifyResult, StageOp, StoreConfig, WriteOp } from '../api/meta.js'
 import type { PutOptions } from '../api/pfs.js'
-import { PfsError, isPfsError } from '../api/errors.js'
 import { joinPath } from '../api/names.js'
 import { type Tick, throttle } from '../api/progress.js'
 import type { ObjectStore } from '../objects/object-store.js'
@@ -37,21 +37,13 @@ export interface TreeTarget { meta: MetaApi, objects: ObjectStore, config: Store
 export async function putTree (
   s: TreeTarget, repo: string, branch: string, dest: string, local: string, opts: PutOptions
 ): Promise<ModifyResult> {
+  await s.meta.inspectRepo(repo) // a missing repo is said before anything is read or written
   const files = await scanLocal(local)
-  const ownSession = await needsSession(s.meta, repo, branch)
-  if (ownSession) await s.meta.startCommit(repo, branch, { message: opts.message })
+  const put = new TreePut(s, repo, branch, dest, local, files, opts)
   try {
-    const result = await new TreePut(s, repo, branch, dest, local, files, opts).run()
-    if (!ownSession) return result
-    if (opts.keepOpen === true) return { commit: result.commit, finished: false }
-    return { commit: await s.meta.finishCommit(repo, branch, { message: opts.message }), finished: true }
+    return await put.run()
   } catch (e) {
-    if (!ownSession) throw e
-    try {
-      await s.meta.abortCommit(repo, branch)
-    } catch (abortError) {
-      throw sessionLeftOpen(e, abortError, repo, branch)
-    }
+    await put.abandon()
     throw e
   }
 }
@@ -61,12 +53,13 @@ class TreePut {
   private readonly writer: ChunkWriter
   private readonly tick: Tick
   private readonly reads = pLimit(SMALL_READS)
-  private ops: WriteOp[] = []
+  private ops: StageOp[] = []
   private small: LocalEntry[] = []
+  /** The stage that holds the batches sent so far, once there are some. */
+  private stageId: string | undefined
   private batchBytes = 0
   private bytes = 0
   private done = 0
-  private result: ModifyResult | undefined
   private readonly totalBytes: number
 
   constructor (
@@ -76,7 +69,7 @@ class TreePut {
     private readonly dest: string,
     private readonly local: string,
     private readonly files: LocalEntry[],
-    opts: PutOptions
+    private readonly opts: PutOptions
   ) {
     this.writer = new ChunkWriter(s.meta, s.objects, s.config)
     this.tick = throttle(opts.onProgress)
@@ -96,11 +89,23 @@ class TreePut {
       } else {
         await this.putLarge(f, target)
       }
-      if (this.ops.length >= BATCH_FILES || this.batchBytes >= BATCH_BYTES) await this.send()
+      if (this.ops.length >= BATCH_FILES || this.batchBytes >= BATCH_BYTES) await this.stageBatch()
     }
-    await this.send()
+    await this.sendSmall()
+    const objects = await this.writer.takeObjects()
+    const ops: WriteOp[] = this.stageId === undefined ? this.ops : [{ op: 'merge', stage: this.stageId }, ...this.ops]
+    const result = await this.s.meta.modify(this.repo, this.branch, ops, {
+      objects, message: this.opts.message, keepOpen: this.opts.keepOpen
+    })
     this.progress(true)
-    return this.result as ModifyResult
+    return result
+  }
+
+  /** After a failure: nothing of this put may stay, not even unsynced temp files. */
+  async abandon (): Promise<void> {
+    await this.writer.abandon()
+    // Left behind if this fails too, the stage is invisible, and gc drops it in time.
+    if (this.stageId !== undefined) await this.s.meta.dropStage(this.repo, this.stageId).catch(() => {})
   }
 
   private progress (final = false): void {
@@ -135,31 +140,13 @@ class TreePut {
     this.progress()
   }
 
-  private async send (): Promise<void> {
+  private async stageBatch (): Promise<void> {
     await this.sendSmall()
-    const objects: NewObject[] = await this.writer.takeObjects()
-    this.result = await this.s.meta.modify(this.repo, this.branch, this.ops, { objects, keepOpen: true })
+    const objects = await this.writer.takeObjects()
+    this.stageId = (await this.s.meta.stage(this.repo, this.ops, { stage: this.stageId, objects })).stage
     this.ops = []
     this.batchBytes = 0
   }
-}
-
-async function needsSession (meta: MetaApi, repo: string, branch: string): Promise<boolean> {
-  try {
-    return (await meta.inspectBranch(repo, branch)).open === null
-  } catch (e) {
-    if (isPfsError(e, 'NOT_FOUND')) { await meta.inspectRepo(repo); return true }
-    throw e
-  }
-}
-
-/** The put failed and so did discarding its session: say both, and how to clean up. */
-function sessionLeftOpen (e: unknown, abortError: unknown, repo: string, branch: string): PfsError {
-  const why = (x: unknown): string => x instanceof Error ? x.message : String(x)
-  return new PfsError(isPfsError(abortError) ? abortError.code : 'CONFLICT',
-    `put into ${repo}@${branch} failed (${why(e)}), ` +
-    `and its write session could not be discarded (${why(abortError)}); ` +
-    `run \`pfs abort ${repo}@${branch}\` before putting again`, { repo, branch }, e)
 }
 
 /** Every entry below a local folder, parents before children, sorted. */

@@ -8,20 +8,21 @@
  */
 import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
-import { mkdir, writeFile, rm } from 'node:fs/promises'
+import type { Stats } from 'node:fs'
+import { chmod, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import pLimit from 'p-limit'
-import type * as M from '../api/meta.js'
+import * as M from '../api/meta.js'
 import type { ProgressOptions } from '../api/progress.js'
 import { checkRefName } from '../api/names.js'
-import { exists, conflict } from '../api/errors.js'
+import { PfsError, exists, conflict, corrupt, invalidArgument, isPfsError } from '../api/errors.js'
 import { Pins } from '../api/pins.js'
 import type { ObjectStore } from '../objects/object-store.js'
 import { LocalObjectStore } from '../objects/local.js'
-import { type Db, type RepoRec, type BranchRec, openDb, k, range, writeBatch, lastPart } from './index-db.js'
+import { type Db, type RepoRec, type BranchRec, type StageRec, openDb, indexDamage, k, range, writeBatch, lastPart } from './index-db.js'
 import { NodeStore } from './node-store.js'
 import { monotonicClock } from './clock.js'
-import { VERSION, loadConfig } from './config.js'
+import { type StoreFile, VERSION, loadConfig } from './config.js'
 import { journal } from './journal.js'
 import { repoRec, branchRec, commitRec, branchInfo } from './records.js'
 import type { Core } from './core.js'
@@ -46,18 +47,18 @@ export interface EngineOptions {
   packThreshold?: number
   /** What to record as the index owner, for "store in use" messages. */
   command?: string
+  /** Open even when the index is missing or unreadable (moved aside), to rebuild it. */
+  repairIndex?: boolean
 }
 
 export async function openEngine (storeDir: string, opts: EngineOptions = {}): Promise<Engine> {
   const dir = path.resolve(storeDir)
-  await mkdir(dir, { recursive: true, mode: 0o700 })
-  const wanted = { chunking: opts.chunking, packThreshold: opts.packThreshold }
-  const cfg = await loadConfig(path.join(dir, 'config.json'), wanted)
+  const { cfg, objects } = await prepareStore(dir, opts)
   const owner = path.join(dir, 'owner.json')
-  const db = await openDb(path.join(dir, 'index'), owner)
-  const command = opts.command ?? process.argv.slice(2, 4).join(' ')
-  await writeFile(owner, JSON.stringify({ pid: process.pid, command }))
-  const objects = opts.objects ?? new LocalObjectStore(path.join(dir, 'objects'))
+  const db = await openIndex(dir, objects, owner, opts.repairIndex === true)
+  // Only the command's words: an option's value (a token, say) is never recorded.
+  const command = opts.command ?? process.argv.slice(2).filter(a => !a.startsWith('-')).slice(0, 2).join(' ')
+  await writeFile(owner, JSON.stringify({ pid: process.pid, command }), { mode: 0o600 })
   const storeConfig: M.StoreConfig = {
     objects: opts.objectsConfig ?? { kind: 'local', path: path.join(dir, 'objects') },
     chunking: cfg.chunking,
@@ -74,7 +75,102 @@ export async function openEngine (storeDir: string, opts: EngineOptions = {}): P
     lock: pLimit(1),
     newCommitId: opts.newCommitId ?? (() => randomBytes(16).toString('hex'))
   }
-  return new Engine(core, storeConfig, owner)
+  return guardIndex(new Engine(core, storeConfig, owner), dir)
+}
+
+/**
+ * The store folder, made or checked: a folder only its owner can enter, its settings,
+ * and its object store. Anything that is not a usable folder is a one-line error.
+ */
+async function prepareStore (dir: string, opts: EngineOptions): Promise<{ cfg: StoreFile, objects: ObjectStore }> {
+  const unusable = (why: string): PfsError => invalidArgument(`cannot use ${dir} as a pfs store: ${why}; ` +
+    'point --store (or PFS_STORE) at a folder of your own', { store: dir })
+  try {
+    const st = await stat(dir).catch(e => { if (e.code === 'ENOENT') return undefined; throw e })
+    if (st === undefined) await mkdir(dir, { recursive: true, mode: 0o700 })
+    else if (!st.isDirectory()) throw unusable('it is not a folder')
+    else await tighten(dir, st, unusable)
+    const wanted = { chunking: opts.chunking, packThreshold: opts.packThreshold }
+    const cfg = await loadConfig(path.join(dir, 'config.json'), wanted)
+    if (opts.objects !== undefined) return { cfg, objects: opts.objects }
+    const objDir = path.join(dir, 'objects')
+    const ost = await stat(objDir).catch(e => { if (e.code === 'ENOENT') return undefined; throw e })
+    if (ost !== undefined && !ost.isDirectory()) {
+      throw corrupt(`store ${dir} is damaged: ${objDir} is not a folder; move it aside and restore the objects`,
+        { store: dir })
+    }
+    return { cfg, objects: new LocalObjectStore(objDir) }
+  } catch (e) {
+    if (isPfsError(e)) throw e
+    const err = e as NodeJS.ErrnoException
+    if (typeof err.code === 'string') throw unusable(`${err.syscall ?? 'access'} ${err.path ?? dir}: ${err.code}`)
+    throw e
+  }
+}
+
+/** A store folder others can enter would let them read committed data from its packs. */
+async function tighten (dir: string, st: Stats, unusable: (why: string) => PfsError): Promise<void> {
+  if ((st.mode & 0o077) === 0) return
+  if (typeof process.getuid === 'function' && st.uid !== process.getuid()) {
+    throw unusable(`it belongs to user ${st.uid} and others may enter it (mode ${(st.mode & 0o777).toString(8)})`)
+  }
+  await chmod(dir, 0o700)
+}
+
+/**
+ * Opens the index. A store that has objects but no index (or an unreadable one) is
+ * refused with the way out, unless `repair`: then a damaged index is moved aside and a
+ * new one started, for `rebuildIndex` to fill.
+ */
+async function openIndex (dir: string, objects: ObjectStore, owner: string, repair: boolean): Promise<Db> {
+  const index = path.join(dir, 'index')
+  const lost = (why: string, cause?: unknown): PfsError => new PfsError('CORRUPT', `the index of store ${dir} ${why}, ` +
+    'but the store holds data; run `pfs fsck --rebuild-index` to rebuild it from the objects', { store: dir }, cause)
+  const hasIndex = await stat(path.join(index, 'CURRENT')).then(() => true, () => false)
+  if (!hasIndex) {
+    if (!repair && await holdsData(objects)) throw lost('is missing')
+    if (repair) await moveAside(index)
+  }
+  try {
+    return await openDb(index, owner)
+  } catch (e) {
+    if (isPfsError(e) || !repair) throw isPfsError(e) ? e : lost(`cannot be read (${(e as Error).message})`, e)
+  }
+  await moveAside(index)
+  return await openDb(index, owner)
+}
+
+async function holdsData (objects: ObjectStore): Promise<boolean> {
+  for (const prefix of ['journal/', 'packs/', 'chunks/']) {
+    for await (const _ of objects.list(prefix)) return true
+  }
+  return false
+}
+
+async function moveAside (index: string): Promise<void> {
+  const st = await stat(index).catch(() => undefined)
+  if (st !== undefined) await rename(index, `${index}.damaged-${Date.now()}`)
+}
+
+/**
+ * Every engine call, with LevelDB failures (bit rot in the index, say) turned into one
+ * CORRUPT error that says what to do, instead of a stack trace.
+ */
+function guardIndex (engine: Engine, dir: string): Engine {
+  const calls: ReadonlySet<string | symbol> = new Set(M.META_METHODS)
+  return new Proxy(engine, {
+    get (target, prop, receiver) {
+      const v = Reflect.get(target, prop, receiver) as unknown
+      if (!calls.has(prop) || typeof v !== 'function') return v
+      return async (...args: unknown[]) => {
+        try {
+          return await (v as (...a: unknown[]) => Promise<unknown>).apply(target, args)
+        } catch (e) {
+          throw indexDamage(e, dir) ?? e
+        }
+      }
+    }
+  })
 }
 
 export class Engine implements M.MetaApi {
@@ -144,6 +240,7 @@ export class Engine implements M.MetaApi {
       for (const p of ['ct', 'rl', 'br']) {
         for await (const [key] of range(this.db, k(p, name))) ops.push({ type: 'del', key })
       }
+      for await (const [key, st] of range<StageRec>(this.db, 'stg')) if (st.repo === name) ops.push({ type: 'del', key })
       ops.push({ type: 'del', key: k('repo', name) })
       await journal(this.objects, { op: 'repo-delete', time: this.core.clock(), repo: name })
       await writeBatch(this.db, ops)
@@ -217,6 +314,14 @@ export class Engine implements M.MetaApi {
 
   async modify (repo: string, branch: string, ops: M.WriteOp[], opts: M.ModifyOptions = {}): Promise<M.ModifyResult> {
     return this.changed(repo, await this.writer.modify(repo, branch, ops, opts))
+  }
+
+  async stage (repo: string, ops: M.StageOp[], opts: M.StageOptions = {}): Promise<{ stage: string }> {
+    return await this.writer.stage(repo, ops, opts)
+  }
+
+  async dropStage (repo: string, stage: string): Promise<void> {
+    await this.writer.dropStage(repo, stage)
   }
 
   // ---- reads (reads.ts) ----

@@ -10,12 +10,13 @@
  *   o     <object id>                 [key, offset, length, type]
  *   pk    <pack key>                  {bytes, count}
  *   rt    <pack key>                  {since} (retired by a repack; deleted after a grace period)
- * Everything but the open commits can be rebuilt from the object store.
+ *   stg   <stage id>                  {repo, root, created, touched} (a folder put's staged batches)
+ * Everything but the open commits and stages can be rebuilt from the object store.
  */
 import { Level } from 'level'
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
-import { type PfsError, busy } from '../api/errors.js'
+import { PfsError, busy } from '../api/errors.js'
 import type { CommitInfo } from '../api/meta.js'
 
 const SEP = '\x00'
@@ -30,6 +31,8 @@ export interface BranchRec { head: string | null, open: string | null, created: 
 export interface CommitRec extends CommitInfo { obj?: string }
 export type ObjRec = [key: string, offset: number, length: number, type: string]
 export interface PackRec { bytes: number, count: number }
+/** A folder put's batches, not yet merged into a branch (see store/api/pins.ts for its lifetime). */
+export interface StageRec { repo: string, root: string, created: number, touched: number }
 
 export type Db = Level<string, unknown>
 export type BatchOp = { type: 'put', key: string, value: unknown } | { type: 'del', key: string }
@@ -47,6 +50,19 @@ export async function openDb (dir: string, ownerFile: string): Promise<Db> {
       await new Promise(resolve => setTimeout(resolve, 200))
     }
   }
+}
+
+/** A LevelDB failure that means the index files are damaged, as a CORRUPT error; else undefined. */
+export function indexDamage (e: unknown, store: string): PfsError | undefined {
+  if (e instanceof PfsError) return undefined
+  const err = e as { code?: string, message?: string, cause?: { code?: string, message?: string } } | undefined
+  const codes = [err?.code, err?.cause?.code]
+  const text = `${err?.message ?? ''} ${err?.cause?.message ?? ''}`
+  if (!codes.includes('LEVEL_CORRUPTION') && !codes.includes('LEVEL_IO_ERROR') && !/Corruption:/.test(text)) {
+    return undefined
+  }
+  return new PfsError('CORRUPT', `the index of store ${store} is damaged (${text.trim().split('\n')[0]}); ` +
+    'run `pfs fsck --rebuild-index` to rebuild it from the objects', { store }, e)
 }
 
 function isLocked (e: unknown): boolean {

@@ -3,13 +3,16 @@
  * Order inside every change: build objects -> make them durable (pack flush) -> one
  * atomic index batch. A crash before the batch leaves only unreferenced objects.
  */
+import { randomBytes } from 'node:crypto'
 import type * as M from '../api/meta.js'
 import { checkRefName, normPath } from '../api/names.js'
-import { conflict, invalidArgument } from '../api/errors.js'
+import { conflict, invalidArgument, isPfsError, notFound } from '../api/errors.js'
 import { type TreeEntry, INLINE_CHUNKS, chunksDigest, EMPTY_TREE } from '../format/codec.js'
 import { MutableTree } from '../tree/mutable-tree.js'
 import { entryAt, rootEntry } from '../tree/walk.js'
-import { type BranchRec, type CommitRec, type BatchOp, type ObjRec, k, getMany, writeBatch } from './index-db.js'
+import {
+  type BranchRec, type CommitRec, type BatchOp, type ObjRec, type StageRec, k, getMany, writeBatch
+} from './index-db.js'
 import { packOps } from './node-store.js'
 import { journal, type JournalEvent } from './journal.js'
 import { repoRec, branchRec, commitRec, publicCommit } from './records.js'
@@ -17,6 +20,8 @@ import type { Core } from './core.js'
 import type { Reader } from './reads.js'
 
 const CHUNK_ID_RE = /^[0-9a-f]{64}$/
+const STAGE_ID_RE = /^[0-9a-f]{32}$/
+const STAGE_OPS: ReadonlySet<string> = new Set(['put', 'mkdir', 'symlink'])
 
 export class Writer {
   constructor (private readonly core: Core, private readonly reader: Reader) {}
@@ -157,7 +162,10 @@ export class Writer {
         await this.checkChunks(wops, opts.objects ?? [])
         const now = this.core.clock()
         const tree = new MutableTree(this.core.nodes, rec.root, now)
-        for (const op of wops) await this.apply(tree, op, now)
+        for (const op of wops) {
+          if (op.op === 'merge') ops.push(await this.merge(tree, repo, op.stage))
+          else await this.apply(tree, op, now)
+        }
         const root = await tree.flush()
         rec.root = root.hash
         rec.size = root.bytes
@@ -177,6 +185,67 @@ export class Writer {
         this.core.nodes.discard()
         throw err
       }
+    })
+  }
+
+  /** Lays a stage over the tree; returns the batch op that removes the stage. */
+  private async merge (tree: MutableTree, repo: string, id: string): Promise<BatchOp> {
+    const rec = await this.stageRec(repo, id)
+    await tree.merge(rec.root)
+    return { type: 'del', key: k('stg', id) }
+  }
+
+  private async stageRec (repo: string, id: unknown): Promise<StageRec> {
+    if (typeof id !== 'string' || !STAGE_ID_RE.test(id)) {
+      throw invalidArgument(`bad stage id ${JSON.stringify(id)?.slice(0, 40)}; expected 32 hex digits`)
+    }
+    const rec = await this.core.db.get(k('stg', id)) as StageRec | undefined
+    if (rec === undefined || rec.repo !== repo) {
+      throw notFound('stage', id, 'it was merged or dropped, or gc removed it after hours unused; put again')
+    }
+    return rec
+  }
+
+  async stage (repo: string, wops: M.StageOp[], opts: M.StageOptions): Promise<{ stage: string }> {
+    if (!Array.isArray(wops)) throw invalidArgument('stage() takes a list of operations')
+    for (const op of wops) {
+      if (!STAGE_OPS.has((op as { op?: unknown } | null)?.op as string)) {
+        throw invalidArgument(`a stage takes only put, mkdir and symlink, not ${JSON.stringify(op)?.slice(0, 60)}`)
+      }
+    }
+    return await this.core.lock(async () => {
+      await repoRec(this.core.db, repo)
+      const now = this.core.clock()
+      const id = opts.stage ?? randomBytes(16).toString('hex')
+      const rec: StageRec = opts.stage === undefined
+        ? { repo, root: EMPTY_TREE, created: now, touched: now }
+        : await this.stageRec(repo, opts.stage)
+      try {
+        const ops = await this.registerObjects(opts.objects ?? [])
+        await this.checkChunks(wops, opts.objects ?? [])
+        const tree = new MutableTree(this.core.nodes, rec.root, now)
+        for (const op of wops) await this.apply(tree, op, now)
+        rec.root = (await tree.flush()).hash
+        rec.touched = now
+        ops.push({ type: 'put', key: k('stg', id), value: rec }, ...packOps(await this.core.nodes.flush()))
+        await writeBatch(this.core.db, ops)
+        return { stage: id }
+      } catch (err) {
+        this.core.nodes.discard()
+        throw err
+      }
+    })
+  }
+
+  async dropStage (repo: string, id: string): Promise<void> {
+    await this.core.lock(async () => {
+      try {
+        await this.stageRec(repo, id)
+      } catch (e) {
+        if (isPfsError(e, 'NOT_FOUND')) return
+        throw e
+      }
+      await writeBatch(this.core.db, [{ type: 'del', key: k('stg', id) }])
     })
   }
 
@@ -219,7 +288,7 @@ export class Writer {
     this.core.pins.release(ids)
   }
 
-  private async apply (tree: MutableTree, op: M.WriteOp, now: number): Promise<void> {
+  private async apply (tree: MutableTree, op: Exclude<M.WriteOp, { op: 'merge' }>, now: number): Promise<void> {
     const path = normPath(op.path)
     switch (op.op) {
       case 'put': {

@@ -53,6 +53,10 @@ export function encode (obj: TreeNode | ManifestNode | CommitNode): { id: string
 export function decode<T extends TreeNode | ManifestNode | CommitNode> (
   bytes: Uint8Array, id: string, expect: T['t'] | Array<T['t']>
 ): T {
+  if (sha256(bytes) !== id) {
+    throw corrupt(`object ${id.slice(0, 12)} does not match its SHA-256 (its bytes are damaged); run \`pfs fsck\``,
+      { id })
+  }
   let obj: unknown
   try {
     obj = JSON.parse(Buffer.from(bytes).toString('utf8'))

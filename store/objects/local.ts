@@ -1,18 +1,26 @@
 import { promises as fsp, constants as fsc } from 'node:fs'
 import path from 'node:path'
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
+import { hostname } from 'node:os'
 import pLimit from 'p-limit'
 import { notFound } from '../api/errors.js'
 import { type ObjectStore, checkKey } from './object-store.js'
 
 /** fsyncs in flight in one `sync`. */
 const SYNCS_AT_ONCE = 16
+/**
+ * Temp files are named `.tmp-<host>-<pid>-<random>`, so gc can tell those of a process
+ * that is gone (on this host) and remove them at once, not only after a day.
+ */
+const HOST_TAG = createHash('sha256').update(hostname()).digest('hex').slice(0, 8)
+const TEMP_RE = /^\.tmp-([0-9a-f]{8})-(\d+)-/
 
 /**
  * Objects as files in a local folder. Keys already carry their fan-out (`chunks/ab/ab...`),
  * so the layout on disk is the key. Writes go to a temp name in the same folder, are
  * fsynced, renamed into place, and the folder is fsynced, so a crash leaves either the
- * whole object or nothing (plus, at worst, a stray `.tmp-*` file that `list` ignores).
+ * whole object or nothing (plus, at worst, a stray `.tmp-*` file that `list` ignores and
+ * gc removes). A put that fails removes its temp file.
  */
 export class LocalObjectStore implements ObjectStore {
   readonly description: string
@@ -38,25 +46,39 @@ export class LocalObjectStore implements ObjectStore {
       await fsp.mkdir(dir, { recursive: true })
       this.madeDirs.add(dir)
     }
-    const tmp = path.join(dir, `.tmp-${randomBytes(6).toString('hex')}`)
-    const fh = await fsp.open(tmp, 'w', 0o644)
+    const tmp = path.join(dir, `.tmp-${HOST_TAG}-${process.pid}-${randomBytes(6).toString('hex')}`)
     try {
-      await fh.writeFile(data)
-      if (opts.defer !== true) await fh.datasync()
-    } finally {
-      await fh.close()
-    }
-    if (opts.defer === true) {
-      this.pending.push({ tmp, dest })
-      return
-    }
-    try {
+      const fh = await fsp.open(tmp, 'w', 0o600)
+      try {
+        await fh.writeFile(data)
+        if (opts.defer !== true) await fh.datasync()
+      } finally {
+        await fh.close()
+      }
+      if (opts.defer === true) {
+        this.pending.push({ tmp, dest })
+        return
+      }
       await fsp.rename(tmp, dest)
     } catch (e) {
       await fsp.rm(tmp, { force: true })
       throw e
     }
     await fsyncDir(dir)
+  }
+
+  /**
+   * Gives up deferred puts of `keys` not synced yet: their temp files go. One pending put
+   * per key: another writer's put of the same key (the same bytes) stays for its own sync.
+   */
+  async discard (keys: string[]): Promise<void> {
+    const gone: string[] = []
+    for (const key of keys) {
+      const dest = this.file(key)
+      const i = this.pending.findIndex(p => p.dest === dest)
+      if (i >= 0) gone.push(this.pending.splice(i, 1)[0].tmp)
+    }
+    await Promise.all(gone.map(async tmp => await fsp.rm(tmp, { force: true })))
   }
 
   /**
@@ -154,7 +176,10 @@ export class LocalObjectStore implements ObjectStore {
     yield * walk(this.root, base, prefix)
   }
 
-  /** `.tmp-*` files left by a process killed in the middle of `put`. */
+  /**
+   * `.tmp-*` files left by a process killed in the middle of `put`: those of a process of
+   * this host that is gone, and any older than `olderThanMs`.
+   */
   async removeStaleTemp (olderThanMs: number): Promise<number> {
     let n = 0
     const visit = async (dir: string): Promise<void> => {
@@ -165,7 +190,10 @@ export class LocalObjectStore implements ObjectStore {
         if (ent.isDirectory()) await visit(full)
         else if (ent.name.startsWith('.tmp-')) {
           const st = await fsp.stat(full).catch(() => undefined)
-          if (st !== undefined && Date.now() - st.mtimeMs >= olderThanMs) { await fsp.rm(full, { force: true }); n++ }
+          if (st !== undefined && (ownerGone(ent.name) || Date.now() - st.mtimeMs >= olderThanMs)) {
+            await fsp.rm(full, { force: true })
+            n++
+          }
         }
       }
     }
@@ -192,6 +220,18 @@ async function * walk (root: string, rel: string, prefix: string): AsyncIterable
     } else if (key.startsWith(prefix)) {
       yield key
     }
+  }
+}
+
+/** True for a temp file named by a process of this host that no longer runs. */
+function ownerGone (name: string): boolean {
+  const m = TEMP_RE.exec(name)
+  if (m === null || m[1] !== HOST_TAG) return false
+  try {
+    process.kill(Number(m[2]), 0)
+    return false
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ESRCH'
   }
 }
 

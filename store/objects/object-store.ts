@@ -23,6 +23,8 @@ export interface ObjectStore {
   put (key: string, data: Uint8Array, opts?: { defer?: boolean }): Promise<void>
   /** Makes deferred puts visible and durable: those of `keys`, or all of them. */
   sync? (keys?: string[]): Promise<void>
+  /** Gives up deferred puts of `keys` not synced yet (a failed writer cleans up). */
+  discard? (keys: string[]): Promise<void>
   get (key: string): Promise<Buffer>
   getRange (key: string, offset: number, length: number): Promise<Buffer>
   has (key: string): Promise<boolean>
@@ -30,7 +32,10 @@ export interface ObjectStore {
   stat (key: string): Promise<{ size: number, mtimeMs: number } | undefined>
   delete (key: string): Promise<void>
   list (prefix: string): AsyncIterable<string>
-  /** Removes leftovers of interrupted puts older than the given age (stores that leave any). */
+  /**
+   * Removes leftovers of interrupted puts: those of writers known to be gone, and any
+   * older than the given age (stores that leave any).
+   */
   removeStaleTemp? (olderThanMs: number): Promise<number>
   close (): Promise<void>
 }

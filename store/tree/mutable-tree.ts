@@ -169,6 +169,28 @@ export class MutableTree {
     parent.edits.set(name, { ...f.e, m: mode === undefined ? f.e.m : mode & 0o7777, t: mtime ?? f.e.t })
   }
 
+  /**
+   * Lays the tree `root` over the folder at `path`: folders on both sides merge (the
+   * existing one keeps its mode and time), files and links replace what is at their path,
+   * as the ops that built `root` would have done here one by one.
+   */
+  async merge (root: string, path = ''): Promise<void> {
+    const d = await this.dir(path, false)
+    for await (const e of iterDir(this.io, root)) {
+      const p = path === '' ? e.n : `${path}/${e.n}`
+      const old = await this.find(d, e.n)
+      if (old !== undefined && e.k === 'd') {
+        if (!isDir(old)) throw exists('file', p)
+        await this.merge(e.h, p)
+        continue
+      }
+      if (old !== undefined && isDir(old)) {
+        throw new PfsError('IS_A_DIRECTORY', `'${p}' is a folder; remove it first or choose another path`, { path: p })
+      }
+      this.attach(d, e.n, e)
+    }
+  }
+
   private async isEmpty (f: Found): Promise<boolean> {
     if (f.kind === 'entry') return f.e.k !== 'd' || f.e.x === 0 || f.e.h === EMPTY_TREE
     const d = f.d

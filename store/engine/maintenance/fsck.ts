@@ -14,7 +14,7 @@ import { markReachable } from './reachable.js'
 export async function checkStore (
   e: Pick<Core, 'db' | 'nodes' | 'objects'>, opts: ProgressOptions
 ): Promise<FsckReport> {
-  const reach = await markReachable(e, opts.onProgress)
+  const reach = await markReachable(e, { onProgress: opts.onProgress })
   const report: FsckReport = {
     objectsChecked: 0,
     bytesChecked: 0,

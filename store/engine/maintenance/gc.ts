@@ -9,9 +9,9 @@
  */
 import type { GcReport } from '../../api/meta.js'
 import { type ProgressOptions, throttle } from '../../api/progress.js'
-import { ORPHAN_MS } from '../../api/pins.js'
+import { ORPHAN_MS, STAGE_MS } from '../../api/pins.js'
 import { PackWriter } from '../../format/pack.js'
-import { type ObjRec, type BatchOp, k, range, writeBatch } from '../index-db.js'
+import { type ObjRec, type BatchOp, type StageRec, k, range, writeBatch } from '../index-db.js'
 import { packOps } from '../node-store.js'
 import { journal } from '../journal.js'
 import type { Core } from '../core.js'
@@ -26,7 +26,12 @@ interface Indexed { id: string, rec: ObjRec, live: boolean }
 export async function collectGarbage (core: Gc, opts: { dryRun?: boolean } & ProgressOptions): Promise<GcReport> {
   const dryRun = opts.dryRun === true
   const report: GcReport = { deletedObjects: 0, freedBytes: 0, repackedPacks: 0, keptObjects: 0, dryRun }
-  const live = (await markReachable(core, opts.onProgress)).objects
+  const now = core.clock()
+  const live = (await markReachable(core, {
+    onProgress: opts.onProgress,
+    keepStage: rec => now - rec.touched < STAGE_MS
+  })).objects
+  if (!dryRun) await dropStaleStages(core, now)
   await core.pins.sweep(async isPinned => { await sweep(core, id => live.has(id) || isPinned(id), report, opts) })
   core.nodes.clearCache()
   return report
@@ -68,6 +73,15 @@ async function sweep (
   tick({ phase: 'sweep', done, total: byKey.size }, true)
   report.deletedObjects += await removeOrphans(core, new Set([...byKey.keys(), ...retired]), now, dryRun, report)
   if (!dryRun) await core.objects.removeStaleTemp?.(ORPHAN_MS)
+}
+
+/** Stages of folder puts that died (none of their batches for STAGE_MS): store/api/pins.ts. */
+async function dropStaleStages (core: Gc, now: number): Promise<void> {
+  const ops: BatchOp[] = []
+  for await (const [key, rec] of range<StageRec>(core.db, 'stg')) {
+    if (now - rec.touched >= STAGE_MS) ops.push({ type: 'del', key })
+  }
+  if (ops.length > 0) await writeBatch(core.db, ops)
 }
 
 /** Deletes packs retired more than RETIRE_GRACE ago; returns the ones still in grace. */

@@ -1,12 +1,12 @@
 /**
- * Marks every object reachable from a commit (finished or open): commit objects, tree
- * nodes, manifests, chunks. Shared subtrees are visited once. Used by gc, fsck and du.
+ * Marks every object reachable from a commit (finished or open) or a folder put's stage:
+ * commit objects, tree nodes, manifests, chunks. Shared subtrees are visited once. Used by gc, fsck and du.
  * A node that cannot be read is reported and skipped, so fsck can list every problem.
  */
 import type { FsckProblem } from '../../api/meta.js'
 import { type Progress, type Tick, throttle } from '../../api/progress.js'
 import { EMPTY_TREE } from '../../format/codec.js'
-import { type CommitRec, range } from '../index-db.js'
+import { type CommitRec, type StageRec, lastPart, range } from '../index-db.js'
 import type { Core } from '../core.js'
 
 type Marking = Pick<Core, 'db' | 'nodes'>
@@ -19,13 +19,22 @@ export interface Reachable {
   problems: FsckProblem[]
 }
 
-export async function markReachable (e: Marking, onProgress?: (p: Progress) => void): Promise<Reachable> {
+export interface MarkOptions {
+  onProgress?: (p: Progress) => void
+  /** Stages are marked only when `keepStage` says so (default: all). */
+  keepStage?: (rec: StageRec) => boolean
+}
+
+export async function markReachable (e: Marking, opts: MarkOptions = {}): Promise<Reachable> {
   const r: Reachable = { objects: new Map(), chunkBytes: 0, commits: 0, problems: [] }
-  const tick = throttle(onProgress)
+  const tick = throttle(opts.onProgress)
   for await (const [, rec] of range<CommitRec>(e.db, 'c')) {
     r.commits++
     if (rec.obj !== undefined) r.objects.set(rec.obj, 'commit')
     await markTree(e, rec.root, r, rec.id, tick)
+  }
+  for await (const [key, rec] of range<StageRec>(e.db, 'stg')) {
+    if (opts.keepStage?.(rec) ?? true) await markTree(e, rec.root, r, `stage ${lastPart(key)}`, tick)
   }
   tick({ phase: 'mark', done: r.objects.size }, true)
   return r
