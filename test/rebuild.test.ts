@@ -128,7 +128,9 @@ t.test('with the index folder gone, a rebuild brings it back the same', async t 
   await fsp.rm(path.join(s.dir, 'index'), { recursive: true })
   await sleep(5) // a later clock than anything in the history
 
-  const e = await s.reopen()
+  await t.rejects(s.reopen(), { code: 'CORRUPT', message: /index of store .* is missing.*pfs fsck --rebuild-index/ },
+    'a store whose data has no index is refused, with the way out')
+  const e = await s.reopen({ repairIndex: true })
   t.same(await e.listRepos(), [], 'an empty index knows no repo')
   const res = await e.rebuildIndex()
   t.match(res, { repos: 3 })

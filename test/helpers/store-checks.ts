@@ -25,7 +25,8 @@ export interface TestStore {
   /** A Pfs over the current engine with an empty chunk cache: reads hit the object store. */
   pfs: () => Pfs
   /** Closes the engine (releasing the LevelDB lock) and opens it again. */
-  reopen: () => Promise<Engine>
+  /** Closes and opens the store again, with `extra` engine options (e.g. repairIndex). */
+  reopen: (extra?: EngineOptions) => Promise<Engine>
   close: () => Promise<void>
 }
 
@@ -42,9 +43,9 @@ export async function testStore (t: Test, opts: EngineOptions = SMALL_CHUNKS): P
     dir,
     engine: await openEngine(dir, opts),
     pfs: () => createPfs(s.engine, s.engine.objects, s.engine.storeConfig, 'embedded'),
-    reopen: async () => {
+    reopen: async (extra = {}) => {
       await s.engine.close()
-      s.engine = await openEngine(dir, opts)
+      s.engine = await openEngine(dir, { ...opts, ...extra })
       return s.engine
     },
     close: async () => { await s.engine.close() }
