@@ -19,7 +19,9 @@ import { PfsError, exists, conflict, corrupt, invalidArgument, isPfsError } from
 import { Pins } from '../api/pins.js'
 import type { ObjectStore } from '../objects/object-store.js'
 import { LocalObjectStore } from '../objects/local.js'
-import { type Db, type RepoRec, type BranchRec, type StageRec, openDb, indexDamage, k, range, writeBatch, lastPart } from './index-db.js'
+import {
+  type Db, type RepoRec, type BranchRec, type StageRec, openDb, indexDamage, k, range, writeBatch, lastPart
+} from './index-db.js'
 import { NodeStore } from './node-store.js'
 import { monotonicClock } from './clock.js'
 import { type StoreFile, VERSION, loadConfig } from './config.js'
@@ -124,8 +126,9 @@ async function tighten (dir: string, st: Stats, unusable: (why: string) => PfsEr
  */
 async function openIndex (dir: string, objects: ObjectStore, owner: string, repair: boolean): Promise<Db> {
   const index = path.join(dir, 'index')
-  const lost = (why: string, cause?: unknown): PfsError => new PfsError('CORRUPT', `the index of store ${dir} ${why}, ` +
-    'but the store holds data; run `pfs fsck --rebuild-index` to rebuild it from the objects', { store: dir }, cause)
+  const lost = (why: string, cause?: unknown): PfsError => new PfsError('CORRUPT',
+    `the index of store ${dir} ${why}, but the store holds data; ` +
+    'run `pfs fsck --rebuild-index` to rebuild it from the objects', { store: dir }, cause)
   const hasIndex = await stat(path.join(index, 'CURRENT')).then(() => true, () => false)
   if (!hasIndex) {
     if (!repair && await holdsData(objects)) throw lost('is missing')
@@ -240,7 +243,9 @@ export class Engine implements M.MetaApi {
       for (const p of ['ct', 'rl', 'br']) {
         for await (const [key] of range(this.db, k(p, name))) ops.push({ type: 'del', key })
       }
-      for await (const [key, st] of range<StageRec>(this.db, 'stg')) if (st.repo === name) ops.push({ type: 'del', key })
+      for await (const [key, st] of range<StageRec>(this.db, 'stg')) {
+        if (st.repo === name) ops.push({ type: 'del', key })
+      }
       ops.push({ type: 'del', key: k('repo', name) })
       await journal(this.objects, { op: 'repo-delete', time: this.core.clock(), repo: name })
       await writeBatch(this.db, ops)
