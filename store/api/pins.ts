@@ -16,9 +16,10 @@
  *    STAGE_MS after its last batch: then the put that made it is taken to be dead, and gc
  *    drops the stage and what only it reached.
  *
- * gc marks what commits and stages reach, then closes the gate: new `missing` calls wait, the ones
- * under way finish and pin first, so a chunk is never promised to a writer while it is
- * being deleted. Then it sweeps what is neither reachable nor pinned, and opens the gate.
+ * gc marks what commits and stages reach, then closes the gate: new `missing` calls wait,
+ * the ones under way finish and pin first, so a chunk is never promised to a writer while
+ * it is being deleted. Then it sweeps what is neither reachable nor pinned, and opens the
+ * gate.
  */
 
 const PIN_MS = 60 * 60 * 1000

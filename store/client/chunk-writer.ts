@@ -113,7 +113,7 @@ export class ChunkWriter {
    */
   async takeObjects (): Promise<NewObject[]> {
     // Failed writes were reported by their writeStream; a failed pack flush is retried below.
-    while (this.inflight.size > 0) await Promise.all(this.inflight)
+    await this.settle()
     // Standalone chunks were written deferred: one round of fsyncs makes them durable.
     const deferred = this.deferred
     this.deferred = []
@@ -130,10 +130,15 @@ export class ChunkWriter {
    * no temp file of this writer stays behind. The writer is not used again.
    */
   async abandon (): Promise<void> {
-    while (this.inflight.size > 0) await Promise.all(this.inflight)
+    await this.settle()
     const deferred = this.deferred
     this.deferred = []
     await this.objects.discard?.(deferred)
+  }
+
+  /** Waits until no write is under way (each settles, never rejects). */
+  private async settle (): Promise<void> {
+    while (this.inflight.size > 0) await Promise.all(this.inflight)
   }
 
   /**

@@ -88,7 +88,7 @@ async function prepareStore (dir: string, opts: EngineOptions): Promise<{ cfg: S
   const unusable = (why: string): PfsError => invalidArgument(`cannot use ${dir} as a pfs store: ${why}; ` +
     'point --store (or PFS_STORE) at a folder of your own', { store: dir })
   try {
-    const st = await stat(dir).catch(e => { if (e.code === 'ENOENT') return undefined; throw e })
+    const st = await statIfAny(dir)
     if (st === undefined) await mkdir(dir, { recursive: true, mode: 0o700 })
     else if (!st.isDirectory()) throw unusable('it is not a folder')
     else await tighten(dir, st, unusable)
@@ -96,7 +96,7 @@ async function prepareStore (dir: string, opts: EngineOptions): Promise<{ cfg: S
     const cfg = await loadConfig(path.join(dir, 'config.json'), wanted)
     if (opts.objects !== undefined) return { cfg, objects: opts.objects }
     const objDir = path.join(dir, 'objects')
-    const ost = await stat(objDir).catch(e => { if (e.code === 'ENOENT') return undefined; throw e })
+    const ost = await statIfAny(objDir)
     if (ost !== undefined && !ost.isDirectory()) {
       throw corrupt(`store ${dir} is damaged: ${objDir} is not a folder; move it aside and restore the objects`,
         { store: dir })
@@ -129,7 +129,7 @@ async function openIndex (dir: string, objects: ObjectStore, owner: string, repa
   const lost = (why: string, cause?: unknown): PfsError => new PfsError('CORRUPT',
     `the index of store ${dir} ${why}, but the store holds data; ` +
     'run `pfs fsck --rebuild-index` to rebuild it from the objects', { store: dir }, cause)
-  const hasIndex = await stat(path.join(index, 'CURRENT')).then(() => true, () => false)
+  const hasIndex = await statIfAny(path.join(index, 'CURRENT')) !== undefined
   if (!hasIndex) {
     if (!repair && await holdsData(objects)) throw lost('is missing')
     if (repair) await moveAside(index)
@@ -151,8 +151,17 @@ async function holdsData (objects: ObjectStore): Promise<boolean> {
 }
 
 async function moveAside (index: string): Promise<void> {
-  const st = await stat(index).catch(() => undefined)
-  if (st !== undefined) await rename(index, `${index}.damaged-${Date.now()}`)
+  if (await statIfAny(index) !== undefined) await rename(index, `${index}.damaged-${Date.now()}`)
+}
+
+/** A path's stat, or undefined when nothing is there; other failures are thrown. */
+async function statIfAny (p: string): Promise<Stats | undefined> {
+  try {
+    return await stat(p)
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw e
+  }
 }
 
 /**

@@ -98,9 +98,7 @@ export class MutableTree {
     const { dir, name } = splitPath(path)
     const parent = await this.dir(dir, opts.parents ?? true)
     const old = await this.find(parent, name)
-    if (old !== undefined && isDir(old) && e.k !== 'd') {
-      throw new PfsError('IS_A_DIRECTORY', `'${path}' is a folder; remove it first or choose another path`, { path })
-    }
+    if (old !== undefined && isDir(old) && e.k !== 'd') throw isAFolder(path)
     this.attach(parent, name, e)
   }
 
@@ -184,9 +182,7 @@ export class MutableTree {
         await this.merge(e.h, p)
         continue
       }
-      if (old !== undefined && isDir(old)) {
-        throw new PfsError('IS_A_DIRECTORY', `'${p}' is a folder; remove it first or choose another path`, { path: p })
-      }
+      if (old !== undefined && isDir(old)) throw isAFolder(p)
       this.attach(d, e.n, e)
     }
   }
@@ -214,6 +210,11 @@ async function flushDir (io: NodeIO, d: MDir): Promise<{ hash: string, count: nu
     edits.set(name, { n: name, k: 'd', s: r.bytes, m: child.mode, t: child.mtime, h: r.hash, x: r.count })
   }
   return await editDir(io, d.base, edits)
+}
+
+/** A file or link cannot replace a folder. */
+function isAFolder (path: string): PfsError {
+  return new PfsError('IS_A_DIRECTORY', `'${path}' is a folder; remove it first or choose another path`, { path })
 }
 
 function isDir (f: Found): boolean {

@@ -27,11 +27,9 @@ export async function collectGarbage (core: Gc, opts: { dryRun?: boolean } & Pro
   const dryRun = opts.dryRun === true
   const report: GcReport = { deletedObjects: 0, freedBytes: 0, repackedPacks: 0, keptObjects: 0, dryRun }
   const now = core.clock()
-  const live = (await markReachable(core, {
-    onProgress: opts.onProgress,
-    keepStage: rec => now - rec.touched < STAGE_MS
-  })).objects
-  if (!dryRun) await dropStaleStages(core, now)
+  const alive = (rec: StageRec): boolean => now - rec.touched < STAGE_MS
+  const live = (await markReachable(core, { onProgress: opts.onProgress, keepStage: alive })).objects
+  if (!dryRun) await dropStaleStages(core, alive)
   await core.pins.sweep(async isPinned => { await sweep(core, id => live.has(id) || isPinned(id), report, opts) })
   core.nodes.clearCache()
   return report
@@ -76,10 +74,10 @@ async function sweep (
 }
 
 /** Stages of folder puts that died (none of their batches for STAGE_MS): store/api/pins.ts. */
-async function dropStaleStages (core: Gc, now: number): Promise<void> {
+async function dropStaleStages (core: Gc, alive: (rec: StageRec) => boolean): Promise<void> {
   const ops: BatchOp[] = []
   for await (const [key, rec] of range<StageRec>(core.db, 'stg')) {
-    if (now - rec.touched >= STAGE_MS) ops.push({ type: 'del', key })
+    if (!alive(rec)) ops.push({ type: 'del', key })
   }
   if (ops.length > 0) await writeBatch(core.db, ops)
 }

@@ -1,6 +1,7 @@
 /**
  * Marks every object reachable from a commit (finished or open) or a folder put's stage:
- * commit objects, tree nodes, manifests, chunks. Shared subtrees are visited once. Used by gc, fsck and du.
+ * commit objects, tree nodes, manifests, chunks. Shared subtrees are visited once. Used
+ * by gc, fsck and du.
  * A node that cannot be read is reported and skipped, so fsck can list every problem.
  */
 import type { FsckProblem } from '../../api/meta.js'
