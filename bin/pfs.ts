@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url'
 import yargs from 'yargs'
 import { hideBin } from 'yargs/helpers'
 import type { AnyCommand, GroupModule } from './cli/command.js'
-import { invalidArgument } from '../store/index.js'
+import { checkServerUrl, readTokenFile } from '../store/index.js'
 import { UsageError, report } from './cli/errors.js'
 import { exitQuietlyOnEpipe } from './cli/output.js'
 import { protectDash, showDash } from './cli/dash.js'
@@ -74,12 +74,19 @@ function program (args: string[], completing = false) {
       describe: 'server URL, e.g. http://10.0.0.5:7070',
       coerce: serverUrl
     })
-    .option('token', {
+    .option('token-file', {
       type: 'string',
       global: true,
-      default: process.env.PFS_TOKEN || undefined,
-      defaultDescription: '$PFS_TOKEN',
-      describe: 'token for a TCP server'
+      defaultDescription: '$PFS_TOKEN, else the file $PFS_TOKEN_FILE',
+      describe: 'file holding the token of a TCP server (mode 0600, e.g. <store>/token of `pfs serve --listen`)'
+    })
+    // Only to refuse it: a token on the command line is visible to every user in `ps`.
+    .option('token', { type: 'string', global: true, hidden: true })
+    .middleware(async argv => {
+      if (argv.token !== undefined) throw usageError(TOKEN_ON_COMMAND_LINE, args)
+      // From here on `token` is the one read from --token-file (the environment is read
+      // by the store, only when a server URL is used).
+      if (argv.tokenFile !== undefined) argv.token = await readTokenFile(path.resolve(argv.tokenFile))
     })
     .option('json', {
       type: 'boolean', global: true, default: false, describe: 'print the result as one JSON document'
@@ -96,7 +103,7 @@ function program (args: string[], completing = false) {
     .version(version())
     .wrap(Math.min(100, process.stdout.columns ?? 100))
     .showHelpOnFail(false)
-    .group(['store', 'server', 'token', 'json', 'help', 'version'], 'Global options:')
+    .group(['store', 'server', 'token-file', 'json', 'help', 'version'], 'Global options:')
     .fail((msg, err) => {
       // YError: yargs' own wrapper for usage problems, e.g. an option's coerce refusing it.
       if (err && err.name !== 'YError') throw err
@@ -120,16 +127,13 @@ function usageError (msg: string, args: string[]): UsageError {
   return new UsageError(showDash(msg.charAt(0).toLowerCase() + msg.slice(1)), cmd)
 }
 
+const TOKEN_ON_COMMAND_LINE = '--token is refused: any user can read a command line (`ps`); ' +
+  'set PFS_TOKEN, or give a file only you can read with --token-file FILE or PFS_TOKEN_FILE'
+
+/** http:// only, and no credentials in it: they would show in `ps` and in messages. */
 function serverUrl (s: string | undefined): string | undefined {
   if (s === undefined || s === '') return undefined
-  const url = URL.canParse(s) ? new URL(s) : undefined
-  if (url?.protocol === 'https:') {
-    throw invalidArgument(`--server '${s}': https is not supported; serve over http:// on a trusted network or through a tunnel`, { server: s })
-  }
-  if (url?.protocol !== 'http:') {
-    throw invalidArgument(`--server '${s}' is not a server URL; write it like http://10.0.0.5:7070`, { server: s })
-  }
-  return s
+  return checkServerUrl(s, '--server')
 }
 
 /**
@@ -152,7 +156,7 @@ function positionals (args: string[]): string[] {
   return args.filter((a, i) => !a.startsWith('-') && !GLOBAL_VALUE_OPTIONS.includes(args[i - 1] ?? ''))
 }
 
-const GLOBAL_VALUE_OPTIONS = ['--store', '--server', '--token']
+const GLOBAL_VALUE_OPTIONS = ['--store', '--server', '--token-file', '--token']
 
 function version (): string {
   let dir = path.dirname(fileURLToPath(import.meta.url))

@@ -10,7 +10,7 @@ import { promises as fsp } from 'node:fs'
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import path from 'node:path'
-import { type Pfs, busy } from '../store/index.js'
+import { type Pfs, busy, invalidArgument, printable } from '../store/index.js'
 import { PfsFs, type FsOptions } from './operations.js'
 import { handlers } from './fuse-handlers.js'
 
@@ -64,6 +64,32 @@ export async function lazyUnmount (dir: string): Promise<void> {
   throw busy(`could not unmount ${dir} (${said.join('; ')}); ${how}`, { dir })
 }
 
+const STAT_FAILURES: Record<string, string> = {
+  ENOTDIR: 'part of its path is a file', EACCES: 'permission denied', ELOOP: 'a loop of symbolic links'
+}
+
+/** The mount point is an empty folder (created when missing): FUSE would hide what is in a full one. */
+async function checkMountPoint (dir: string): Promise<void> {
+  const st = await fsp.stat(dir).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') return undefined
+    const reason = STAT_FAILURES[e.code ?? ''] ?? e.code ?? e.message
+    throw invalidArgument(`cannot mount on ${printable(dir)}: ${reason}; name an empty folder`, { dir })
+  })
+  if (st === undefined) {
+    await fsp.mkdir(dir, { recursive: true })
+    return
+  }
+  if (!st.isDirectory()) {
+    throw invalidArgument(`cannot mount on ${printable(dir)}: it is not a folder; name an empty folder ` +
+      '(or one to create)', { dir })
+  }
+  const entries = await fsp.readdir(dir)
+  if (entries.length > 0) {
+    throw invalidArgument(`cannot mount on ${printable(dir)}: it is not empty (${entries.length} entries ` +
+      'the mount would hide); name an empty folder', { dir })
+  }
+}
+
 export async function mountPfs (pfs: Pfs, dir: string, opts: MountOptions): Promise<Mounted> {
   dir = path.resolve(dir)
   if (await isStale(dir)) {
@@ -72,7 +98,7 @@ export async function mountPfs (pfs: Pfs, dir: string, opts: MountOptions): Prom
   } else if (await isMountPoint(dir)) {
     throw busy(`${dir} is already mounted; run \`pfs unmount ${dir}\` first or choose another folder`, { dir })
   }
-  await fsp.mkdir(dir, { recursive: true })
+  await checkMountPoint(dir)
   const fs = new PfsFs(pfs, opts)
   const allowOther = opts.allowOther === true
   const fuse = new Fuse(dir, handlers(fs, opts.log), {

@@ -6,14 +6,15 @@
 //     drops `touch -m` / `touch -a`. OMIT now reaches JS as 2^52-1 ("leave unchanged").
 //  3. getxattr of names outside `user.` (security.selinux, system.posix_acl_access, asked
 //     for every entry by `ls -l`) is answered ENODATA in C, without a round trip into JS.
+//  4. (index.js) closing a mount that was detached from outside (`fusermount -uz`,
+//     `umount -l`) failed in `fusermount` and skipped releasing the FUSE thread's handle,
+//     so the process never exited. Once the folder is no longer mounted, it is released.
 import { readFileSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
-const file = fileURLToPath(new URL('../node_modules/fuse-native/fuse-native.c', import.meta.url))
-let src = readFileSync(file, 'utf8')
-if (src.includes('PFS_PATCHED')) process.exit(0)
+const dir = new URL('../node_modules/fuse-native/', import.meta.url)
 
-const edits = [
+patch('fuse-native.c', 'PFS_PATCHED', [
   ['  FUSE_UINT64_TO_INTS_ARGV(l->atime, 3)\n  FUSE_UINT64_TO_INTS_ARGV(l->atime, 5)',
     '  FUSE_UINT64_TO_INTS_ARGV(l->atime, 3)\n  FUSE_UINT64_TO_INTS_ARGV(l->mtime, 5)'],
   ['static uint64_t timespec_to_uint64 (const struct timespec* ts) {\n',
@@ -29,12 +30,31 @@ const edits = [
   ['FUSE_METHOD(getxattr, 4, 1, (const char *path, const char *name, char *value, size_t size), {\n  l->path = path;',
     'FUSE_METHOD(getxattr, 4, 1, (const char *path, const char *name, char *value, size_t size), {\n  if (strncmp(name, "user.", 5) != 0) return -ENODATA;\n  l->path = path;'],
   ['#include <string.h>\n', '#include <string.h>\n#include <errno.h>\n#include <time.h>\n#include <sys/stat.h>\n/* PFS_PATCHED */\n']
-]
-for (const [from, to] of edits) {
-  if (!src.includes(from)) {
-    console.error(`patch-fuse-native: the source does not look like fuse-native 2.2.6 (missing: ${from.split('\n')[0]})`)
-    process.exit(1)
+])
+
+patch('index.js', 'PFS_PATCHED', [
+  ['    Fuse.unmount(this.mnt, err => {\n      if (err) {',
+    '    Fuse.unmount(this.mnt, err => {\n      if (err && stillMounted(self.mnt)) {'],
+  ["const binding = require('node-gyp-build')(__dirname)\n",
+    "const binding = require('node-gyp-build')(__dirname)\n" +
+    '// PFS_PATCHED: a folder detached from outside is no longer in /proc/mounts.\n' +
+    'function stillMounted (mnt) {\n' +
+    "  const target = path.resolve(mnt).replace(/ /g, '\\\\040')\n" +
+    "  try { return fs.readFileSync('/proc/mounts', 'utf8').split('\\n').some(l => l.split(' ')[1] === target) }" +
+    ' catch { return true }\n}\n']
+])
+
+/** Applies each [from, to] to one file of fuse-native once (`marker` says it is done). */
+function patch (name, marker, edits) {
+  const file = fileURLToPath(new URL(name, dir))
+  let src = readFileSync(file, 'utf8')
+  if (src.includes(marker)) return
+  for (const [from, to] of edits) {
+    if (!src.includes(from)) {
+      console.error(`patch-fuse-native: ${name} does not look like fuse-native 2.2.6 (missing: ${from.split('\n')[0]})`)
+      process.exit(1)
+    }
+    src = src.replace(from, to)
   }
-  src = src.replace(from, to)
+  writeFileSync(file, src)
 }
-writeFileSync(file, src)

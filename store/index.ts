@@ -1,7 +1,8 @@
 /**
  * The store's one door: bin/, fs/ and runner/ import this module and nothing else of
  * store/. What it offers: how to get a `Pfs` (open.ts), the `Pfs` and metadata types,
- * `PfsError` and its factories, and the names and revs every layer parses the same way.
+ * `PfsError` and its factories, the names and revs every layer parses the same way, and
+ * where a TCP server's token comes from (never a command line: rpc/credentials.ts).
  * Opening a store in this process loads the engine (and LevelDB) on demand; importing
  * this module does not.
  */
@@ -17,3 +18,4 @@ export {
 export { normPath, joinPath } from './api/names.js'
 export { isCommitId, isCommitPrefix } from './api/revs.js'
 export type { RunningServer } from './rpc/server.js'
+export { readTokenFile, envToken, checkServerUrl } from './rpc/credentials.js'

@@ -19,6 +19,7 @@ import type { Pfs } from './api/pfs.js'
 import type { ObjectStore } from './objects/object-store.js'
 import { openObjectStore } from './objects/open.js'
 import { RemoteMeta, probeServer } from './rpc/remote-meta.js'
+import { envToken } from './rpc/credentials.js'
 import { serve, type RunningServer } from './rpc/server.js'
 import { createPfs } from './client/pfs-impl.js'
 import type { Engine } from './engine/engine.js'
@@ -28,7 +29,10 @@ export interface OpenOptions {
   store?: string
   /** Server URL (http://host:port); default $PFS_SERVER. Empty means none. */
   server?: string
-  /** Bearer token for a TCP server; default $PFS_TOKEN. */
+  /**
+   * Bearer token for a TCP server; default $PFS_TOKEN, else the file named by
+   * $PFS_TOKEN_FILE (read only when a server URL is given; see rpc/credentials.ts).
+   */
   token?: string
   /** Open the store in this process even if a server runs (`pfs serve`, `pfs mount`). */
   embeddedOnly?: boolean
@@ -131,7 +135,7 @@ export async function shareStore (opts: OpenOptions & OwnOptions = {}): Promise<
 /** The server to talk to: one named by URL, else one answering on the store's socket. */
 async function findServer (store: string, opts: OpenOptions): Promise<RemoteMeta | undefined> {
   const url = nonEmpty(opts.server) ?? nonEmpty(process.env.PFS_SERVER)
-  if (url !== undefined) return new RemoteMeta({ url, token: nonEmpty(opts.token) ?? nonEmpty(process.env.PFS_TOKEN) })
+  if (url !== undefined) return new RemoteMeta({ url, token: nonEmpty(opts.token) ?? (await envToken())?.token })
   const sock = socketPath(store)
   if (await exists(sock) && await probeServer(sock)) return new RemoteMeta({ socketPath: sock })
   return undefined

@@ -2,21 +2,12 @@
  * A user's mistake is one line on stderr starting with `pfs: `, exit code 1, never a
  * stack trace; a bug shows its stack with exit code 2 (bin/cli/errors.ts).
  */
-import t, { type Test } from 'tap'
+import t from 'tap'
 import { PassThrough } from 'node:stream'
-import { pfsCli, type RunResult } from './helpers/cli.js'
+import { pfsCli, oneLineMistake } from './helpers/cli.js'
 import { PfsError, notFound } from '../store/api/errors.js'
 import { UsageError, describe, exitCodeFor, report } from '../bin/cli/errors.js'
 import { openEngine } from '../store/engine/engine.js'
-
-const oneLineMistake = (t: Test, r: RunResult, re?: RegExp): void => {
-  t.equal(r.code, 1, 'exit code 1')
-  const lines = r.stderr.split('\n').filter(l => l !== '')
-  t.equal(lines.length, 1, `one line on stderr: ${JSON.stringify(r.stderr)}`)
-  t.match(lines[0], /^pfs: /)
-  t.notMatch(r.stderr, /^\s+at /m, 'no stack trace')
-  if (re) t.match(lines[0], re)
-}
 
 t.test('errors map to exit codes and one-line messages', async t => {
   t.equal(exitCodeFor(notFound('repo', 'x')), 1)

@@ -8,6 +8,9 @@ import type { Argv, ArgumentsCamelCase, CommandModule } from 'yargs'
 export interface GlobalArgs {
   store: string
   server?: string
+  /** Where the token is read from (--token-file). */
+  tokenFile?: string
+  /** The token read from --token-file: never from the command line, where `--token` is refused. */
   token?: string
   json: boolean
 }

@@ -33,8 +33,17 @@ const ENVIRONMENT_ERRNOS: Record<string, string> = {
   EDQUOT: 'disk quota exceeded',
   EACCES: 'permission denied',
   EPERM: 'operation not permitted',
-  EROFS: 'read-only file system'
+  EROFS: 'read-only file system',
+  ELOOP: 'too many levels of symbolic links',
+  ENAMETOOLONG: 'file name too long',
+  EMFILE: 'too many open files (raise `ulimit -n`)',
+  EADDRINUSE: 'address already in use (another server there? pick another port)',
+  EADDRNOTAVAIL: 'address not available on this machine',
+  ENOTFOUND: 'no such host'
 }
+
+/** System calls named as a user would say them. */
+const SYSCALL_WORDS: Record<string, string> = { getaddrinfo: 'resolve', listen: 'listen on', connect: 'connect to' }
 
 export function exitCodeFor (e: unknown): number {
   if (e instanceof PfsError) return e.code === 'UNAVAILABLE' || e.code === 'BUSY' ? EXIT.RETRY : EXIT.USER
@@ -51,8 +60,9 @@ export function describe (e: unknown): string {
     return `pfs: ${oneLine(e.message)} (see '${cmd} --help')`
   }
   if (isErrno(e) && e.code !== undefined && e.code in ENVIRONMENT_ERRNOS) {
-    const where = e.path !== undefined ? ` '${printable(e.path)}'` : ''
-    return `pfs: cannot ${e.syscall ?? 'access'}${where}: ${ENVIRONMENT_ERRNOS[e.code]}`
+    const where = errnoSubject(e)
+    const verb = SYSCALL_WORDS[e.syscall ?? ''] ?? e.syscall ?? 'access'
+    return `pfs: cannot ${verb}${where}: ${ENVIRONMENT_ERRNOS[e.code]}`
   }
   const stack = e instanceof Error ? (e.stack ?? `${e.name}: ${e.message}`) : String(e)
   return `pfs: internal error (a bug; please report it with the lines below)\n${stack}`
@@ -64,6 +74,14 @@ export function report (e: unknown, stderr: NodeJS.WritableStream = process.stde
   stderr.write(describe(e) + '\n')
   if (code !== EXIT.BUG && process.env.PFS_DEBUG && e instanceof Error && e.stack) stderr.write(e.stack + '\n')
   return code
+}
+
+/** What a system error was about: its path, or the host and port it tried. */
+function errnoSubject (e: NodeJS.ErrnoException & { hostname?: string, address?: string, port?: number }): string {
+  if (e.path !== undefined) return ` '${printable(e.path)}'`
+  const host = e.hostname ?? e.address
+  if (host === undefined) return ''
+  return ` ${printable(host)}${e.port !== undefined ? ` port ${e.port}` : ''}`
 }
 
 function oneLine (s: string): string {

@@ -14,6 +14,13 @@ export async function statLocal (p: string): Promise<Stats> {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') {
       throw notFound('local file', p)
     }
+    if ((e as NodeJS.ErrnoException).code === 'ELOOP') {
+      const why = 'is a loop of symbolic links; point at a real file or folder'
+      throw invalidArgument(`local path '${p}' ${why}`, { path: p })
+    }
+    if ((e as NodeJS.ErrnoException).code === 'ENAMETOOLONG') {
+      throw invalidArgument(`local path '${p.slice(0, 60)}…' is too long a name for this system`, { path: p })
+    }
     throw e
   }
 }

@@ -3,6 +3,7 @@
  * to a folder of its own name in the current directory.
  */
 import path from 'node:path'
+import { invalidArgument } from '../../store/index.js'
 import { defineCommand } from '../cli/command.js'
 import { withPfs } from '../cli/session.js'
 import { parseAddress, needRev, needPath } from '../cli/address.js'
@@ -24,6 +25,10 @@ export default defineCommand({
     .example('pfs get images@master:cats -o ./cats', 'a whole folder')
     .example('pfs get images@master~1:labels.csv > old.csv', 'a file, as it was one commit ago'),
   handler: async argv => {
+    if (argv.output === '') {
+      throw invalidArgument("-o '' names no local path; give a file or folder, " +
+        'or leave -o out to write a file to stdout')
+    }
     const a = parseAddress(argv.source)
     const rev = needRev(a, `${a.repo}@master:${a.path ?? '<path>'}`)
     const src = needPath(a, { root: true })

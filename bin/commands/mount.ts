@@ -9,7 +9,7 @@ import { invalidArgument } from '../../store/index.js'
 import { defineCommand } from '../cli/command.js'
 import { json, line, stderrLog } from '../cli/output.js'
 import { stopSignal } from '../cli/signals.js'
-import { defaultMountDir, recordMount, forgetMount } from '../cli/mounts.js'
+import { defaultMountDir, recordMount, forgetMount, runtimeDir } from '../cli/mounts.js'
 
 export default defineCommand({
   command: 'mount [dir]',
@@ -39,6 +39,11 @@ export default defineCommand({
       throw invalidArgument(`--idle-commit ${String(idle)}: give a number of seconds above 0`)
     }
     const cacheBytes = parseSize(argv.cacheSize)
+    if (cacheBytes < MIN_CACHE || cacheBytes > os.totalmem()) {
+      const most = `${Math.floor(os.totalmem() / 2 ** 20)}M`
+      const range = `give between 1M and this machine's memory (${most})`
+      throw invalidArgument(`--cache-size ${argv.cacheSize} is out of range: ${range}`)
+    }
     const dir = path.resolve(argv.dir ?? await defaultMountDir())
     const { storeDir, shareStore } = await import('../../store/index.js')
     const { mountPfs } = await import('../../fs/mount.js')
@@ -48,14 +53,14 @@ export default defineCommand({
     })
     try {
       const m = await mountPfs(shared.pfs, dir, {
-        spoolDir: path.join(os.tmpdir(), `pfs-spool-${process.pid}`),
+        spoolDir: path.join(await runtimeDir(), `spool-${process.pid}`),
         statfsPath: store,
         idleCommitMs: idle === undefined ? undefined : idle * 1000,
         allowOther: argv.allowOther,
         log: stderrLog
       })
       shared.onChange(repo => m.fs.invalidate(repo))
-      await recordMount({ pid: process.pid, dir, store })
+      await recordMount(dir, store)
       if (argv.json) await json({ mounted: dir, store, mode: shared.pfs.mode })
       else {
         const where = `${dir}${argv.dir === undefined ? ' (the default)' : ''}`
@@ -68,9 +73,15 @@ export default defineCommand({
       if (!argv.json) await line(`unmounted ${dir}`)
     } finally {
       await shared.close()
+      // Every stop path ends the process: should a native handle still hold the event loop
+      // (a mount detached from outside), this unref'd timer ends it once all is saved.
+      setTimeout(() => process.exit(), 2000).unref()
     }
   }
 })
+
+/** Below one chunk's worth the cache holds nothing useful; above the machine's memory is a typo. */
+const MIN_CACHE = 1 << 20
 
 /** `1048576`, `512K`, `256M`, `2G`. */
 function parseSize (s: string): number {

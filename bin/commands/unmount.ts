@@ -18,7 +18,7 @@ export default defineCommand({
     const dir = path.resolve(argv.dir ?? await defaultMountDir())
     const { isMountPoint, lazyUnmount } = await import('../../fs/mount.js')
     const rec = await findMount(dir)
-    if (rec !== undefined && alive(rec.pid)) {
+    if (rec !== undefined) {
       process.kill(rec.pid, 'SIGTERM')
       const deadline = Date.now() + argv.timeout * 1000
       while (alive(rec.pid) && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 100))

@@ -148,7 +148,10 @@ export interface NewObject { id: string, loc: ObjectLoc }
 export interface ModifyOptions {
   /** Message for the commit made when no session was open. */
   message?: string
-  /** Objects written by the caller that the ops refer to. */
+  /**
+   * Objects written by the caller that the ops refer to. An id the store has already keeps
+   * its location; a new one must be where it says (docs/design.md, "The write path").
+   */
   objects?: NewObject[]
   /** Leave the session open even if `modify` had to open it. */
   keepOpen?: boolean

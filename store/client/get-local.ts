@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto'
 import type { Readable } from 'node:stream'
 import type { FileInfo, MetaApi } from '../api/meta.js'
 import { normPath } from '../api/names.js'
+import { invalidArgument, printable } from '../api/errors.js'
 import { type ProgressOptions, throttle } from '../api/progress.js'
 
 export interface GetSource {
@@ -28,6 +29,9 @@ export async function getLocal (s: GetSource, repo: string, rev: string, p: stri
     if (info.kind === 'file') { out.files++; out.bytes += info.size }
   }
   if (root.kind !== 'dir') {
+    if (root.kind === 'file' && await intoSpecialFile(s, repo, rev, root, dest)) {
+      return { files: 1, bytes: root.size }
+    }
     await fetch(root, dest)
     return out
   }
@@ -52,6 +56,25 @@ export async function getLocal (s: GetSource, repo: string, rev: string, p: stri
   for (const d of dirs.reverse()) await fsp.utimes(d.to, new Date(), new Date(d.mtime))
   progress(true)
   return out
+}
+
+/**
+ * A file named as the destination that is a fifo or a character device (`-o /dev/stdout`,
+ * `-o /dev/null`, a named pipe) is written into, as `cp` does, never replaced by a regular
+ * file; a socket or a block device is refused. Returns false for anything else.
+ */
+async function intoSpecialFile (s: GetSource, repo: string, rev: string, info: FileInfo, dest: string):
+Promise<boolean> {
+  const st = await fsp.stat(dest).catch(() => undefined)
+  if (st === undefined || st.isFile() || st.isDirectory() || st.isSymbolicLink()) return false
+  if (st.isFIFO() || st.isCharacterDevice()) {
+    await pipeline(await s.read(repo, rev, info.path), createWriteStream(dest, { flags: 'w' }))
+      .catch((e: NodeJS.ErrnoException) => { throw Object.assign(e, { path: e.path ?? dest }) })
+    return true
+  }
+  const what = st.isSocket() ? 'a socket' : st.isBlockDevice() ? 'a block device' : 'a special file'
+  throw invalidArgument(`local path '${printable(dest)}' is ${what}; pfs get writes regular files, ` +
+    'fifos and character devices: give another path', { path: dest })
 }
 
 async function fetchEntry (s: GetSource, repo: string, rev: string, info: FileInfo, to: string): Promise<void> {

@@ -58,8 +58,9 @@ export async function openEngine (storeDir: string, opts: EngineOptions = {}): P
   const { cfg, objects } = await prepareStore(dir, opts)
   const owner = path.join(dir, 'owner.json')
   const db = await openIndex(dir, objects, owner, opts.repairIndex === true)
-  // Only the command's words: an option's value (a token, say) is never recorded.
-  const command = opts.command ?? process.argv.slice(2).filter(a => !a.startsWith('-')).slice(0, 2).join(' ')
+  // Only words that look like the command's (`repo create`): no option, and no value of
+  // one (a path, a URL, a token) is ever recorded.
+  const command = opts.command ?? process.argv.slice(2).filter(a => /^[a-z][a-z-]*$/.test(a)).slice(0, 2).join(' ')
   await writeFile(owner, JSON.stringify({ pid: process.pid, command }), { mode: 0o600 })
   const storeConfig: M.StoreConfig = {
     objects: opts.objectsConfig ?? { kind: 'local', path: path.join(dir, 'objects') },

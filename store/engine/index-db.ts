@@ -16,7 +16,8 @@
 import { Level } from 'level'
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
-import { PfsError, busy } from '../api/errors.js'
+import { PfsError, busy, printable } from '../api/errors.js'
+import { redact } from '../api/redact.js'
 import type { CommitInfo } from '../api/meta.js'
 
 const SEP = '\x00'
@@ -74,7 +75,8 @@ async function lockedError (store: string, ownerFile: string, cause: unknown): P
   let who = 'another process'
   try {
     const o = JSON.parse(await readFile(ownerFile, 'utf8')) as { pid: number, command: string }
-    who = `pfs process ${o.pid} (${o.command})`
+    // An owner.json from an older pfs may hold a whole command line: never show a token from it.
+    who = `pfs process ${o.pid} (${printable(redact(String(o.command)))})`
   } catch {
     // no owner file (or not readable): say "another process"
   }

@@ -14,6 +14,8 @@ import {
   type BranchRec, type CommitRec, type BatchOp, type ObjRec, type StageRec, k, getMany, writeBatch
 } from './index-db.js'
 import { packOps } from './node-store.js'
+import { registerObjects } from './registrations.js'
+import { checkOps, checkOptions } from './op-checks.js'
 import { journal, type JournalEvent } from './journal.js'
 import { repoRec, branchRec, commitRec, publicCommit } from './records.js'
 import type { Core } from './core.js'
@@ -149,6 +151,8 @@ export class Writer {
 
   async modify (repo: string, branch: string, wops: M.WriteOp[], opts: M.ModifyOptions): Promise<M.ModifyResult> {
     if (!Array.isArray(wops)) throw invalidArgument('modify() takes a list of operations')
+    checkOps(wops)
+    checkOptions(opts)
     return await this.core.lock(async () => {
       const ops: BatchOp[] = []
       const events: JournalEvent[] = []
@@ -158,7 +162,7 @@ export class Writer {
         ? await this.openCommit(repo, branch, br, opts.message ?? '', ops)
         : await commitRec(this.core.db, br.open)
       try {
-        ops.push(...await this.registerObjects(opts.objects ?? []))
+        ops.push(...await registerObjects(this.core, opts.objects ?? []))
         await this.checkChunks(wops, opts.objects ?? [])
         const now = this.core.clock()
         const tree = new MutableTree(this.core.nodes, rec.root, now)
@@ -213,6 +217,8 @@ export class Writer {
         throw invalidArgument(`a stage takes only put, mkdir and symlink, not ${JSON.stringify(op)?.slice(0, 60)}`)
       }
     }
+    checkOps(wops)
+    checkOptions(opts)
     return await this.core.lock(async () => {
       await repoRec(this.core.db, repo)
       const now = this.core.clock()
@@ -221,7 +227,7 @@ export class Writer {
         ? { repo, root: EMPTY_TREE, created: now, touched: now }
         : await this.stageRec(repo, opts.stage)
       try {
-        const ops = await this.registerObjects(opts.objects ?? [])
+        const ops = await registerObjects(this.core, opts.objects ?? [])
         await this.checkChunks(wops, opts.objects ?? [])
         const tree = new MutableTree(this.core.nodes, rec.root, now)
         for (const op of wops) await this.apply(tree, op, now)
@@ -249,19 +255,7 @@ export class Writer {
     })
   }
 
-  /** Index records for objects the caller wrote, after checking they really exist. */
-  private async registerObjects (objs: M.NewObject[]): Promise<BatchOp[]> {
-    const sizes = new Map<string, number>()
-    for (const o of objs) sizes.set(o.loc.key, Math.max(sizes.get(o.loc.key) ?? 0, o.loc.offset + o.loc.length))
-    for (const [key, end] of sizes) {
-      const st = await this.core.objects.stat(key)
-      if (st === undefined || st.size < end) {
-        throw conflict(`object '${key}' was not written completely; retry the put`, { key })
-      }
-    }
-    return packOps(objs.map(o => ({ id: o.id, type: 'chunk', loc: o.loc })))
-  }
-
+  /** Every chunk a put names is registered in this call (checked by registerObjects) or indexed. */
   private async checkChunks (wops: M.WriteOp[], objs: M.NewObject[]): Promise<void> {
     const known = new Set(objs.map(o => o.id))
     const want = new Set<string>()
@@ -295,7 +289,9 @@ export class Writer {
         if (path === '') throw invalidArgument('put needs a file path, not the repository root')
         await tree.put(path, this.fileEntry(op.chunks, op.mode ?? 0o644, op.mtime ?? now)); return
       }
-      case 'mkdir': await tree.mkdir(path, op.mode ?? 0o755, op.mtime ?? now, op.parents ?? false); return
+      case 'mkdir': {
+        await tree.mkdir(path, (op.mode ?? 0o755) & 0o7777, op.mtime ?? now, op.parents ?? false); return
+      }
       case 'symlink': {
         const link: TreeEntry = {
           n: '', k: 'l', s: Buffer.byteLength(op.target), m: 0o777, t: op.mtime ?? now,

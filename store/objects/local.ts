@@ -154,12 +154,18 @@ export class LocalObjectStore implements ObjectStore {
     return (await this.stat(key)) !== undefined
   }
 
+  /**
+   * Only a regular file is an object: a folder (`chunks/ab`) or a link at a key is none,
+   * so a key a client names cannot pass a folder's size off as an object's, nor lead out
+   * of the store through a link.
+   */
   async stat (key: string): Promise<{ size: number, mtimeMs: number } | undefined> {
     try {
-      const st = await fsp.stat(this.file(key))
-      return { size: st.size, mtimeMs: st.mtimeMs }
+      const st = await fsp.lstat(this.file(key))
+      return st.isFile() ? { size: st.size, mtimeMs: st.mtimeMs } : undefined
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+      const code = (e as NodeJS.ErrnoException).code
+      if (code === 'ENOENT' || code === 'ENOTDIR') return undefined
       throw e
     }
   }

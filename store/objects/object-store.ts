@@ -28,7 +28,7 @@ export interface ObjectStore {
   get (key: string): Promise<Buffer>
   getRange (key: string, offset: number, length: number): Promise<Buffer>
   has (key: string): Promise<boolean>
-  /** Size in bytes and last modification time, or undefined when absent. */
+  /** Size in bytes and last modification time, or undefined when no object is at the key (a folder is none). */
   stat (key: string): Promise<{ size: number, mtimeMs: number } | undefined>
   delete (key: string): Promise<void>
   list (prefix: string): AsyncIterable<string>

@@ -2,6 +2,11 @@
  * `RemoteMeta`: the MetaApi of a `pfs serve` daemon, over HTTP (see server.ts for the
  * protocol). Same answers and same PfsError codes as the embedded engine.
  *
+ * A server that sends nothing for `timeoutMs` (default `$PFS_TIMEOUT` seconds, else 30 s)
+ * is given up on with UNAVAILABLE. That is silence, not the length of a call: the server
+ * sends a blank line every 2 s while a call runs, so a long gc, fsck or rebuild, or a
+ * `modify` queued behind one, is never cut while the server lives.
+ *
  * @example
  *   const meta = new RemoteMeta({ socketPath: '/root/.pfs/pfs.sock' })
  *   const repos = await meta.listRepos()
@@ -11,10 +16,12 @@ import http from 'node:http'
 import { META_METHODS, type MetaApi } from '../api/meta.js'
 import type { Progress } from '../api/progress.js'
 import { PfsError, invalidArgument, type PfsErrorCode } from '../api/errors.js'
+import { checkServerUrl } from './credentials.js'
 
-type RemoteOptions =
-  | { socketPath: string }
-  | { url: string, token?: string }
+type RemoteOptions = ({ socketPath: string } | { url: string, token?: string }) & {
+  /** Give up on a server silent for this many ms; 0 waits forever. Default: see above. */
+  timeoutMs?: number
+}
 
 interface WireError { code: PfsErrorCode | 'INTERNAL', message: string, data?: Record<string, unknown> }
 interface WireLine { progress?: Progress, result?: unknown, error?: WireError }
@@ -22,6 +29,11 @@ interface WireLine { progress?: Progress, result?: unknown, error?: WireError }
 /** Enough for a mount's parallel reads, few enough not to swamp one metadata server. */
 const MAX_SOCKETS = 8
 const PROBE_TIMEOUT_MS = 1000
+/**
+ * Fifteen heartbeats (server.ts) missed: a server is hung, or stopped (SIGSTOP), or its
+ * machine gone, long before that; a loaded one is not.
+ */
+const DEFAULT_TIMEOUT_MS = 30_000
 
 // The methods are generated from META_METHODS below; this declaration tells TypeScript.
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
@@ -34,22 +46,20 @@ export class RemoteMeta implements MetaApi {
   private readonly agent = new http.Agent({ keepAlive: true, maxSockets: MAX_SOCKETS })
   private readonly target: { socketPath?: string, host?: string, port?: number, base: string }
   private readonly auth: string | undefined
+  private readonly timeoutMs: number
 
   constructor (opts: RemoteOptions) {
+    this.timeoutMs = opts.timeoutMs ?? timeoutFromEnv()
+    if (!(this.timeoutMs >= 0)) {
+      throw invalidArgument(`timeoutMs must be 0 (none) or more, not ${this.timeoutMs}`, { timeoutMs: this.timeoutMs })
+    }
     if ('socketPath' in opts) {
       this.where = opts.socketPath
       this.target = { socketPath: opts.socketPath, base: '' }
       return
     }
-    let u: URL
-    try {
-      u = new URL(opts.url)
-    } catch {
-      throw invalidArgument(`'${opts.url}' is not a server URL; use http://HOST:PORT`, { url: opts.url })
-    }
-    if (u.protocol !== 'http:') {
-      throw invalidArgument(`unsupported pfs server URL ${opts.url}: only http:// is supported`, { url: opts.url })
-    }
+    // Refuses credentials in the URL, so `where` never shows a secret in a message.
+    const u = new URL(checkServerUrl(opts.url))
     this.where = opts.url
     this.target = { host: u.hostname, port: Number(u.port || 80), base: u.pathname.replace(/\/+$/, '') }
     this.auth = opts.token === undefined ? undefined : `Bearer ${opts.token}`
@@ -59,15 +69,16 @@ export class RemoteMeta implements MetaApi {
   async call (method: string, args: unknown[]): Promise<unknown> {
     const { wire, onProgress } = encodeArgs(args)
     const body = JSON.stringify({ args: wire })
-    const res = await this.send(method, body)
-    return await this.readAnswer(method, res, onProgress)
+    const watch: Watch = {}
+    const res = await this.send(method, body, watch)
+    return await this.readAnswer(method, res, watch, onProgress)
   }
 
   async close (): Promise<void> {
     this.agent.destroy()
   }
 
-  private send (method: string, body: string): Promise<http.IncomingMessage> {
+  private send (method: string, body: string, watch: Watch): Promise<http.IncomingMessage> {
     const headers: Record<string, string | number> = {
       'Content-Type': 'application/json',
       'Content-Length': Buffer.byteLength(body)
@@ -75,15 +86,25 @@ export class RemoteMeta implements MetaApi {
     if (this.auth !== undefined) headers.Authorization = this.auth
     return new Promise((resolve, reject) => {
       const req = http.request({
-        ...this.target, path: `${this.target.base}/v1/${method}`, method: 'POST', headers, agent: this.agent
+        ...this.target,
+        path: `${this.target.base}/v1/${method}`,
+        method: 'POST',
+        headers,
+        agent: this.agent,
+        // Inactivity of the socket, either way (node:http); the connect counts too.
+        timeout: this.timeoutMs > 0 ? this.timeoutMs : undefined
       }, resolve)
-      req.on('error', e => reject(this.unreachable(e)))
+      req.on('timeout', () => {
+        watch.expired ??= this.silent(method)
+        req.destroy(watch.expired)
+      })
+      req.on('error', e => reject(e === watch.expired ? e : this.unreachable(e)))
       req.end(body)
     })
   }
 
   private async readAnswer (
-    method: string, res: http.IncomingMessage, onProgress?: (p: Progress) => void
+    method: string, res: http.IncomingMessage, watch: Watch, onProgress?: (p: Progress) => void
   ): Promise<unknown> {
     let final: WireLine | undefined
     try {
@@ -93,6 +114,7 @@ export class RemoteMeta implements MetaApi {
       }
     } catch (e) {
       res.destroy()
+      if (watch.expired !== undefined) throw watch.expired
       if (e instanceof PfsError || !isNetworkError(e)) throw e
       throw lost(this.where, method, e as Error)
     }
@@ -106,11 +128,33 @@ export class RemoteMeta implements MetaApi {
     return final.result ?? undefined
   }
 
+  private silent (method: string): PfsError {
+    const secs = this.timeoutMs / 1000
+    return new PfsError('UNAVAILABLE',
+      `the pfs server at ${this.where} sent nothing for ${secs} s during ${method}, so it is hung or gone; ` +
+      'check that `pfs serve` there answers (restart it if not) or raise PFS_TIMEOUT (seconds, 0 for none); ' +
+      'the call may or may not have taken effect', { where: this.where, method, timeoutMs: this.timeoutMs })
+  }
+
   private unreachable (e: Error): PfsError {
     return new PfsError('UNAVAILABLE',
       `cannot reach the pfs server at ${this.where}: ${why(e)}; is \`pfs serve\` running?`,
       { where: this.where }, e)
   }
+}
+
+/** Set when the call timed out: the error to raise, whatever the socket reports then. */
+interface Watch { expired?: PfsError }
+
+/** `$PFS_TIMEOUT` in ms (it is given in seconds), else the default. */
+function timeoutFromEnv (): number {
+  const text = process.env.PFS_TIMEOUT?.trim() ?? ''
+  if (text === '') return DEFAULT_TIMEOUT_MS
+  const secs = Number(text)
+  if (!Number.isFinite(secs) || secs < 0) {
+    throw invalidArgument(`PFS_TIMEOUT must be a number of seconds (0 for none), not '${text.slice(0, 40)}'`)
+  }
+  return secs * 1000
 }
 
 for (const method of META_METHODS) {

@@ -1,13 +1,14 @@
 /**
  * Serves any `MetaApi` over HTTP (node:http), on a unix socket and/or TCP.
  *
- * Protocol (store/client.ts is the other half):
+ * Protocol (remote-meta.ts is the other half):
  * - `POST /v1/<method>` with body `{"args":[...]}` for each name in META_METHODS.
  * - The response is NDJSON: zero or more `{"progress":{...}}` lines (gc, fsck,
  *   rebuildIndex; at most ~10 a second, always ending on the latest), then exactly one
- *   `{"result":...}` or `{"error":{code,message,data}}`. Errors of the call itself are
- *   sent with status 200: once progress lines are out the status cannot change, so the
- *   client always reads the final line instead.
+ *   `{"result":...}` or `{"error":{code,message,data}}`. A call that runs for more than
+ *   2 s also gets a blank line every 2 s, so the client can tell a slow call from a dead
+ *   server. Errors of the call itself are sent with status 200: once progress lines are
+ *   out the status cannot change, so the client always reads the final line instead.
  * - `GET /v1/health` → `{"ok":true,"pid":...}`.
  * - TCP requires `Authorization: Bearer <token>`; the unix socket is protected by its
  *   0600 mode instead.
@@ -19,6 +20,7 @@ import { createHash, timingSafeEqual } from 'node:crypto'
 import { META_METHODS, type MetaApi } from '../api/meta.js'
 import { type Tick, throttle } from '../api/progress.js'
 import { PfsError, busy, invalidArgument } from '../api/errors.js'
+import { redact } from '../api/redact.js'
 
 export interface ServeOptions {
   socketPath?: string
@@ -47,6 +49,12 @@ const DEFAULT_MAX_BODY = 64 * 1024 * 1024
 const MAX_SOCKET_PATH = 107
 /** How long close() lets in-flight calls finish before cutting their connections. */
 const CLOSE_GRACE_MS = 5000
+/**
+ * While a call runs, a blank line this often tells the client the server is alive: a
+ * client gives up on a server silent for its timeout (remote-meta.ts), not on a call that
+ * takes long, such as a gc or a `modify` waiting for one.
+ */
+const HEARTBEAT_MS = 2000
 const NDJSON = 'application/x-ndjson'
 
 export async function serve (meta: MetaApi, opts: ServeOptions): Promise<RunningServer> {
@@ -54,7 +62,8 @@ export async function serve (meta: MetaApi, opts: ServeOptions): Promise<Running
     throw invalidArgument('pfs serve needs a socket path or a TCP address to listen on')
   }
   if (opts.listen !== undefined && (opts.token === undefined || opts.token === '')) {
-    throw invalidArgument('serving over TCP requires a token; set PFS_TOKEN or pass --token', { listen: opts.listen })
+    throw invalidArgument('serving over TCP requires a token; set PFS_TOKEN or PFS_TOKEN_FILE, or pass --token-file',
+      { listen: opts.listen })
   }
   const servers: http.Server[] = []
   const running: RunningServer = { close: async () => { await Promise.all(servers.map(closeServer)) } }
@@ -156,7 +165,8 @@ function createServer (meta: MetaApi, opts: ServeOptions, token: string | undefi
   const srv = http.createServer({ keepAlive: true }, (req, res) => {
     handle(meta, opts, token, req, res).catch(e => {
       // handle() answers every failure itself; getting here means writing the answer failed.
-      opts.log?.(`pfs server: failed to answer ${req.method ?? ''} ${req.url ?? ''}: ${stackOf(e)}`)
+      // A request line can carry a secret (`?token=`): it is logged redacted.
+      opts.log?.(`pfs server: failed to answer ${req.method ?? ''} ${redact(req.url ?? '')}: ${stackOf(e)}`)
       res.destroy()
     })
   })
@@ -180,7 +190,8 @@ async function handle (meta: MetaApi, opts: ServeOptions, token: string | undefi
   if (token !== undefined && !authorized(req.headers.authorization, token)) {
     res.setHeader('WWW-Authenticate', 'Bearer')
     return reply(res, 401, errorLine(new PfsError('UNAUTHORIZED',
-      'missing or wrong token; set PFS_TOKEN to the token the server was started with')))
+      'missing or wrong token; give the one the server was started with in PFS_TOKEN or a file ' +
+      '(--token-file, PFS_TOKEN_FILE)')))
   }
   const url = new URL(req.url ?? '/', 'http://pfs')
   if (url.pathname === '/v1/health' && req.method === 'GET') {
@@ -248,6 +259,7 @@ async function call (
   const progress = PROGRESS_METHODS.has(name) ? progressWriter(res) : undefined
   if (progress !== undefined) args[0] = { ...(args[0] as object | null ?? {}), onProgress: progress }
   let line: string
+  const beat = setInterval(() => writeLine(res, ''), HEARTBEAT_MS)
   try {
     const fn = meta[name] as (...a: unknown[]) => Promise<unknown>
     const result = await fn.apply(meta, args)
@@ -256,6 +268,8 @@ async function call (
   } catch (e) {
     if (!(e instanceof PfsError)) opts.log?.(`pfs server: ${name} failed: ${stackOf(e)}`)
     line = errorLine(e)
+  } finally {
+    clearInterval(beat)
   }
   progress?.flush()
   if (res.headersSent) res.end(line)
@@ -264,11 +278,14 @@ async function call (
 
 /** onProgress for a streamed call: a line per event, throttled, the latest one kept for the end. */
 function progressWriter (res: http.ServerResponse): Tick {
-  return throttle(p => {
-    if (res.destroyed || res.writableEnded) return
-    if (!res.headersSent) res.writeHead(200, { 'Content-Type': NDJSON })
-    res.write(JSON.stringify({ progress: p }) + '\n')
-  }, { trailing: true })
+  return throttle(p => writeLine(res, JSON.stringify({ progress: p })), { trailing: true })
+}
+
+/** One line of a streamed answer (the status is 200 from the first one on). */
+function writeLine (res: http.ServerResponse, line: string): void {
+  if (res.destroyed || res.writableEnded) return
+  if (!res.headersSent) res.writeHead(200, { 'Content-Type': NDJSON })
+  res.write(line + '\n')
 }
 
 function errorLine (e: unknown): string {

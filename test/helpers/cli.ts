@@ -66,6 +66,16 @@ export function pfsCli (t: Test): PfsCli {
   }
 }
 
+/** A user's mistake: exit 1, one line on stderr starting `pfs: ` (matching `re`), no stack trace. */
+export function oneLineMistake (t: Test, r: RunResult, re?: RegExp): void {
+  t.equal(r.code, 1, 'exit code 1')
+  const lines = r.stderr.split('\n').filter(l => l !== '')
+  t.equal(lines.length, 1, `one line on stderr: ${JSON.stringify(r.stderr)}`)
+  t.match(lines[0], /^pfs: /)
+  t.notMatch(r.stderr, /^\s+at /m, 'no stack trace')
+  if (re) t.match(lines[0], re)
+}
+
 export async function runPfs (args: string[], opts: RunOptions = {}): Promise<RunResult> {
   const child = spawnPfs(args, opts)
   const out: Buffer[] = []
@@ -88,7 +98,7 @@ export function spawnPfs (args: string[], opts: Omit<RunOptions, 'input' | 'time
   const env: NodeJS.ProcessEnv = { ...process.env, PFS_NO_PROGRESS_IN_TESTS: '1' }
   // The child must not find a server or store of the machine running the tests.
   // NODE_OPTIONS: tap's loader hooks would slow every child down and are not ours to test.
-  for (const k of ['PFS_STORE', 'PFS_SERVER', 'PFS_TOKEN', 'PFS_DEBUG', 'NODE_OPTIONS']) delete env[k]
+  for (const k of ['PFS_STORE', 'PFS_SERVER', 'PFS_TOKEN', 'PFS_TOKEN_FILE', 'PFS_DEBUG', 'NODE_OPTIONS']) delete env[k]
   for (const [k, v] of Object.entries(opts.env ?? {})) {
     if (v === undefined) delete env[k]
     else env[k] = v

@@ -94,6 +94,13 @@ export function objectStoreSuite (t: Test, name: string, make: () => Promise<Obj
     t.equal(await s.stat('chunks/00/nothing'), undefined)
   })
 
+  withStore('the folder above an object is no object', async (t, s) => {
+    await s.put('chunks/ab/abc', Buffer.from('bytes'))
+    t.equal(await s.stat('chunks/ab'), undefined, 'stat of a folder')
+    t.equal(await s.has('chunks'), false, 'has of a folder')
+    t.equal(await s.stat('chunks/ab/abc/deeper'), undefined, 'below an object')
+  })
+
   withStore('putting a key again is allowed and leaves one object', async (t, s) => {
     const data = Buffer.from('same bytes')
     await s.put('packs/aa/aa1', data)

@@ -15,6 +15,8 @@ export interface StartOptions {
   /** Serve on 127.0.0.1 (random port, random token) instead of a unix socket. */
   tcp?: boolean
   log?: ServeOptions['log']
+  /** The client's timeout (RemoteMeta's `timeoutMs`). */
+  timeoutMs?: number
 }
 
 /** A connected client of a fresh server for `meta`; `.server` is the running server. */
@@ -27,8 +29,8 @@ export async function startServer (t: Test, meta: MetaApi,
     ? await serve(meta, { listen: { host: '127.0.0.1', port: 0 }, token, log: opts.log })
     : await serve(meta, { socketPath: path.join(dir, 'pfs.sock'), log: opts.log })
   const client = opts.tcp === true
-    ? new RemoteMeta({ url: `http://127.0.0.1:${server.address!.port}`, token })
-    : new RemoteMeta({ socketPath: server.socketPath! })
+    ? new RemoteMeta({ url: `http://127.0.0.1:${server.address!.port}`, token, timeoutMs: opts.timeoutMs })
+    : new RemoteMeta({ socketPath: server.socketPath!, timeoutMs: opts.timeoutMs })
   t.teardown(async () => {
     await client.close()
     await server.close()

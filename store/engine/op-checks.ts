@@ -1,0 +1,82 @@
+/**
+ * The shape of a client's write ops and options, checked before any op runs. What an op
+ * carries ends up in tree nodes that every reader decodes, so it must be what pfs can
+ * store and show:
+ * - mode: permission bits (at most 0o7777), optionally with the type bits of what the op
+ *   sets, as a stat's `st_mode` has them (a regular file for `put`, a folder for `mkdir`,
+ *   a file, folder or link for `setattr`); only the permission bits are kept.
+ * - mtime: ms since the epoch, a finite number within what a JavaScript Date holds
+ *   (±8.64e15, some 270,000 years either way); JSON would turn NaN or Infinity into null.
+ * - symlink targets are non-empty strings without NUL; `from` of copy and rename is there.
+ * Chunk references of a put are checked with the chunks themselves (writes.ts).
+ */
+import { invalidArgument, printable } from '../api/errors.js'
+
+const S_IFREG = 0o100000
+const S_IFDIR = 0o040000
+const S_IFLNK = 0o120000
+const PERMISSIONS = 0o7777
+/** Type bits a mode may carry, per op. */
+const MODE_TYPES: Readonly<Record<string, readonly number[]>> = {
+  put: [S_IFREG], mkdir: [S_IFDIR], setattr: [S_IFREG, S_IFDIR, S_IFLNK]
+}
+/** The range of a JavaScript Date, in ms either side of the epoch. */
+const MAX_TIME = 8.64e15
+
+type Loose = Record<string, unknown>
+
+export function checkOps (ops: unknown[]): void {
+  for (const op of ops) checkOp(op)
+}
+
+function checkOp (op: unknown): void {
+  const o = op as Loose | null
+  if (o === null || typeof o !== 'object' || typeof o.op !== 'string') {
+    throw invalidArgument(`an operation must be an object like {op: 'put', path, ...}, not ${show(op)}`)
+  }
+  const what = typeof o.path === 'string' ? `${o.op} '${printable(o.path)}'` : o.op
+  if (o.mode !== undefined) checkMode(what, o.mode, MODE_TYPES[o.op] ?? [])
+  if (o.mtime !== undefined) checkTime(what, o.mtime)
+  if (o.op === 'symlink' && (typeof o.target !== 'string' || o.target === '' || o.target.includes('\0'))) {
+    throw invalidArgument(`${what}: the link target must be a non-empty string without NUL, not ${show(o.target)}`)
+  }
+  if (o.op === 'rename' && typeof o.from !== 'string') {
+    throw invalidArgument(`${what}: rename needs the path to move 'from'`)
+  }
+  const from = o.from as Loose | null | undefined
+  if (o.op === 'copy' && (from === null || typeof from !== 'object' ||
+    typeof from.repo !== 'string' || typeof from.rev !== 'string' || typeof from.path !== 'string')) {
+    throw invalidArgument(`${what}: copy needs 'from' as {repo, rev, path}, not ${show(from)}`)
+  }
+}
+
+function checkMode (what: string, mode: unknown, types: readonly number[]): void {
+  const type = Number.isSafeInteger(mode) && (mode as number) >= 0 && (mode as number) <= 0o177777
+    ? (mode as number) & ~PERMISSIONS
+    : -1
+  if (type !== 0 && !types.includes(type)) {
+    const octal = Number.isSafeInteger(mode) ? ` (0o${(mode as number).toString(8)})` : ''
+    throw invalidArgument(`${what}: mode ${show(mode)}${octal} is not a mode pfs can store; ` +
+      'give permission bits, such as 0o644', { mode: show(mode) })
+  }
+}
+
+function checkTime (what: string, t: unknown): void {
+  if (typeof t !== 'number' || !Number.isFinite(t) || Math.abs(t) > MAX_TIME) {
+    throw invalidArgument(`${what}: mtime ${show(t)} is not a time; give ms since the epoch`, { mtime: show(t) })
+  }
+}
+
+/** Options of `modify` and `stage`: an object, with a string message if any. */
+export function checkOptions (opts: unknown): void {
+  if (opts === null || typeof opts !== 'object' || Array.isArray(opts)) {
+    throw invalidArgument(`options must be an object, not ${show(opts)}`)
+  }
+  const message = (opts as Loose).message
+  if (message !== undefined && typeof message !== 'string') {
+    throw invalidArgument(`the commit message must be a string, not ${show(message)}`)
+  }
+}
+
+const show = (v: unknown): string =>
+  typeof v === 'number' ? String(v) : printable(JSON.stringify(v) ?? String(v)).slice(0, 60)
