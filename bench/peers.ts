@@ -9,16 +9,20 @@ import { dirBytes } from './measure.js'
 
 export interface RunResult { ms: number, stdout: string, stderr: string }
 
-/** Runs a command to completion; rejects with its stderr when it exits non-zero. */
+/**
+ * Runs a command to completion; rejects with its stderr when it exits non-zero. With
+ * `discardStdout`, its output goes straight to /dev/null (for gigabytes of it).
+ */
 export async function run (cmd: string, args: string[],
-  opts: { env?: NodeJS.ProcessEnv, cwd?: string } = {}): Promise<RunResult> {
+  opts: { env?: NodeJS.ProcessEnv, cwd?: string, discardStdout?: boolean } = {}): Promise<RunResult> {
   return await new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint()
-    const child = spawn(cmd, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+    const out = opts.discardStdout === true ? 'ignore' : 'pipe'
+    const child = spawn(cmd, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ['ignore', out, 'pipe'] })
     let stdout = ''
     let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (s: string) => { stdout += s })
-    child.stderr.setEncoding('utf8').on('data', (s: string) => { stderr += s })
+    child.stdout?.setEncoding('utf8').on('data', (s: string) => { stdout += s })
+    child.stderr?.setEncoding('utf8').on('data', (s: string) => { stderr += s })
     child.on('error', reject)
     child.on('close', code => {
       const ms = Number(process.hrtime.bigint() - t0) / 1e6
@@ -47,6 +51,12 @@ export class Restic {
   /** `restic backup PATHS --quiet`; resolves to the wall time of the backup alone. */
   async backup (paths: string[], cwd?: string): Promise<number> {
     return (await run('restic', ['-r', this.repo, 'backup', ...paths, '--quiet'], { env: this.env(), cwd })).ms
+  }
+
+  /** `restic dump latest FILE > /dev/null` (restic checks every blob it reads); resolves to its wall time. */
+  async dump (file: string): Promise<number> {
+    return (await run('restic', ['-r', this.repo, 'dump', 'latest', file, '--quiet'],
+      { env: this.env(), discardStdout: true })).ms
   }
 
   /** Bytes of blobs in the repository (`restic stats --mode raw-data`). */

@@ -113,6 +113,9 @@ function program (args: string[], completing = false) {
     .example('pfs put images@master ./cats', 'a folder, in one commit')
     .example('pfs ls images@master:cats -l', '')
     .example('pfs log images', '')
+    .epilogue('Environment: PFS_STORE, PFS_SERVER, PFS_TOKEN or PFS_TOKEN_FILE (the token of a TCP server), ' +
+      'PFS_TIMEOUT (seconds a server may stay silent before a call gives up; default 30, 0 for never), ' +
+      'PFS_DEBUG=1 (stack traces and debug lines).')
 }
 
 function usageError (msg: string, args: string[]): UsageError {
