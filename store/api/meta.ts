@@ -119,7 +119,13 @@ export interface ReadPlan {
   chunks: Array<{ id: string, size: number, loc: ObjectLoc }>
 }
 
-export interface RebuildReport { commits: number, objects: number, repos: number }
+export interface RebuildReport {
+  commits: number
+  objects: number
+  repos: number
+  /** Damaged files left out (a journal file, a pack, a commit object) and branches moved back, with why. */
+  skipped: Array<{ key: string, problem: string }>
+}
 
 export interface Page<T> {
   entries: T[]

@@ -4,6 +4,7 @@
  */
 import { readFile, writeFile, rename } from 'node:fs/promises'
 import { corrupt } from '../api/errors.js'
+import { validChunkParams } from '../format/chunker.js'
 
 export const VERSION = '0.1.0'
 
@@ -22,30 +23,47 @@ const DEFAULTS: StoreFile = {
  */
 export async function loadConfig (file: string, wanted: Partial<Omit<StoreFile, 'version'>>): Promise<StoreFile> {
   let text: string
+  const damaged = (why: string): Error => corrupt(`store settings ${file} ${why}; ` +
+    'restore the file (it holds the chunking settings) or move the store aside', { file })
   try {
     text = await readFile(file, 'utf8')
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e
+    const code = (e as NodeJS.ErrnoException).code
+    if (code === 'EISDIR') throw damaged('are a folder, not a file')
+    if (code !== 'ENOENT') throw e
     const cfg: StoreFile = {
       version: 1,
       chunking: wanted.chunking ?? DEFAULTS.chunking,
       packThreshold: wanted.packThreshold ?? DEFAULTS.packThreshold
     }
     const tmp = `${file}.tmp-${process.pid}`
-    await writeFile(tmp, JSON.stringify(cfg, null, 2) + '\n')
+    await writeFile(tmp, JSON.stringify(cfg, null, 2) + '\n', { mode: 0o600 })
     await rename(tmp, file)
     return cfg
   }
-  let cfg: StoreFile
+  let cfg: unknown
   try {
-    cfg = JSON.parse(text) as StoreFile
+    cfg = JSON.parse(text)
   } catch {
-    throw corrupt(`store settings ${file} are not valid JSON; ` +
-      'restore the file (it holds the chunking settings) or move the store aside', { file })
+    throw damaged('are not valid JSON')
   }
-  if (cfg.version !== 1) {
-    throw corrupt(`store settings ${file} have version ${String(cfg.version)}; this pfs reads version 1 — upgrade pfs`,
-      { file })
+  if (cfg === null || typeof cfg !== 'object' || Array.isArray(cfg)) throw damaged('are not a JSON object')
+  const c = cfg as Partial<StoreFile>
+  if (c.version !== 1) {
+    throw corrupt(`store settings ${file} have version ${JSON.stringify(c.version) ?? 'none'}; ` +
+      'this pfs reads version 1 — upgrade pfs', { file })
   }
-  return cfg
+  const why = settingsProblem(c)
+  if (why !== undefined) throw damaged(why)
+  return c as StoreFile
+}
+
+function settingsProblem (c: Partial<StoreFile>): string | undefined {
+  if (!validChunkParams(c.chunking)) {
+    return `have bad chunking sizes ${JSON.stringify(c.chunking) ?? '(none)'} (64 <= min < avg < max <= 1 GiB)`
+  }
+  if (!Number.isSafeInteger(c.packThreshold) || (c.packThreshold as number) < 0) {
+    return `have a bad packThreshold ${JSON.stringify(c.packThreshold) ?? '(none)'}`
+  }
+  return undefined
 }

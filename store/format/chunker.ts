@@ -50,13 +50,21 @@ interface Plan { min: number, avg: number, max: number, maskS: number, maskL: nu
 /** A mask of the `n` highest bits of a 32-bit word, as a signed 32-bit integer. */
 const highBits = (n: number): number => (n >= 32 ? -1 : ~((1 << (32 - n)) - 1)) | 0
 
-function plan (p: ChunkParams): Plan {
-  const { min, avg, max } = p ?? {}
+/** Whether chunking params are usable: integers with 64 <= min < avg < max <= 1 GiB. */
+export function validChunkParams (p: unknown): p is ChunkParams {
+  if (p === null || typeof p !== 'object') return false
+  const { min, avg, max } = p as Partial<ChunkParams>
   const ints = [min, avg, max].every(n => Number.isSafeInteger(n))
-  if (!ints || !(min >= 64 && min < avg && avg < max && max <= 2 ** 30)) {
+  return ints && (min as number) >= 64 && (min as number) < (avg as number) &&
+    (avg as number) < (max as number) && (max as number) <= 2 ** 30
+}
+
+function plan (p: ChunkParams): Plan {
+  if (!validChunkParams(p)) {
     throw invalidArgument(`bad chunking params ${JSON.stringify(p)}: need integers with 64 <= min < avg < max <= 1 GiB`,
       { params: p })
   }
+  const { min, avg, max } = p
   const bits = Math.round(Math.log2(avg))
   return { min, avg, max, maskS: highBits(bits + 2), maskL: highBits(bits - 2) }
 }

@@ -126,6 +126,21 @@ export async function indexedLocation (storeDir: string,
   }
 }
 
+/** Where the index says a commit's object is (the commit's own record names the object). */
+export async function commitLocation (storeDir: string,
+  commit: string): Promise<{ obj: string, key: string, offset: number, length: number }> {
+  const db = new Level<string, unknown>(path.join(storeDir, 'index'), { valueEncoding: 'json' })
+  await db.open()
+  let obj: string | undefined
+  try {
+    obj = (await db.get(`c\x00${commit}`) as { obj?: string } | undefined)?.obj
+  } finally {
+    await db.close()
+  }
+  if (obj === undefined) throw new Error(`commit ${commit} has no object in the index`)
+  return { obj, ...await indexedLocation(storeDir, obj) }
+}
+
 /** Object-store keys under a prefix, sorted. */
 export async function objectKeys (root: string, prefix: 'chunks' | 'packs' | 'journal'): Promise<string[]> {
   const out: string[] = []

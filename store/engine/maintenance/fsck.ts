@@ -1,15 +1,18 @@
 /**
  * fsck: re-reads and re-hashes every reachable object. Objects are read a whole pack or
  * standalone chunk at a time (not one range at a time), so a store of many small files
- * is checked at disk speed. Reports every problem; changes nothing.
+ * is checked at disk speed. Journal files are parsed as a rebuild would. Reports every
+ * problem; changes nothing.
  */
 import type { FsckReport } from '../../api/meta.js'
 import { type ProgressOptions, throttle } from '../../api/progress.js'
-import { PfsError } from '../../api/errors.js'
+import { PfsError, isPfsError } from '../../api/errors.js'
+import { readPackIndex } from '../../format/pack.js'
 import { sha256 } from '../../format/codec.js'
 import { type ObjRec, k, getMany } from '../index-db.js'
 import type { Core } from '../core.js'
 import { markReachable } from './reachable.js'
+import { readJournal } from '../journal.js'
 
 export async function checkStore (
   e: Pick<Core, 'db' | 'nodes' | 'objects'>, opts: ProgressOptions
@@ -35,6 +38,10 @@ export async function checkStore (
     list.push({ id, rec })
     byKey.set(rec[0], list)
   })
+  // A journal file a rebuild could not replay is damage too, found before it is needed.
+  for (const { key, problem } of (await readJournal(e.objects)).skipped) {
+    report.problems.push({ key, problem: `${problem}; \`pfs fsck --rebuild-index\` would skip it` })
+  }
   const tick = throttle(opts.onProgress)
   for (const [key, entries] of byKey) {
     let data: Buffer
@@ -46,6 +53,17 @@ export async function checkStore (
         : `cannot be read: ${(err as Error).message}`
       for (const x of entries) report.problems.push({ key, object: x.id, problem: `object ${key} ${why}` })
       continue
+    }
+    if (key.startsWith('packs/')) {
+      // The trailer is how a rebuild finds the pack's objects; the index does not need it.
+      await readPackIndex(e.objects, key).catch((err: unknown) => {
+        if (!isPfsError(err, 'CORRUPT')) throw err
+        report.problems.push({
+          key,
+          problem: `${err.message.replace(/; run `pfs fsck`$/, '')}: its objects read through the index, ` +
+            'but `pfs fsck --rebuild-index` could not locate them; keep the index'
+        })
+      })
     }
     for (const { id, rec } of entries) {
       const bytes = data.subarray(rec[1], rec[1] + rec[2])
