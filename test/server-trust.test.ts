@@ -10,7 +10,7 @@ import net from 'node:net'
 import path from 'node:path'
 import { createHash, randomBytes } from 'node:crypto'
 import { promises as fsp } from 'node:fs'
-import type { MetaApi, NewObject, ReadPlan, WriteOp } from '../store/api/meta.js'
+import { META_METHODS, type MetaApi, type NewObject, type ReadPlan, type WriteOp } from '../store/api/meta.js'
 import type { Pfs } from '../store/api/pfs.js'
 import { PfsError } from '../store/api/errors.js'
 import { openEngine } from '../store/engine/engine.js'
@@ -186,7 +186,7 @@ t.test('modes and times a client sends must be ones pfs can store', async t => {
     ['a symlink with no target', () => apply([{ op: 'symlink', path: 'l', target: 7 as never }]), /link target/],
     ['a copy with no source', () => apply([{ op: 'copy', path: 'c', from: null as never }]), /copy needs 'from'/],
     ['an op that is no object', () => apply(['rm -rf' as never]), /must be an object/],
-    ['options that are no object', () => s.client.modify('r', 'master', [], null as never), /options must be an object/]
+    ['options that are no object', () => s.client.modify('r', 'master', [], 'fast' as never), /options.* must be an object/]
   ]
   for (const [what, call, message] of cases) await refused(t, what, call(), 'INVALID_ARGUMENT', message)
   t.equal((await s.client.inspectBranch('r', 'master')).head, head, 'no refused call made a commit')
@@ -198,6 +198,33 @@ t.test('modes and times a client sends must be ones pfs can store', async t => {
   const x = await s.client.stat('r', ok.commit.id, 'x')
   t.same([x.mode, x.mtime], [0o640, when + 0.5], 'a file keeps its permission bits and a time before 1970')
   t.equal((await s.client.stat('r', ok.commit.id, 'd')).mode, 0o1777, 'a folder keeps its permission bits')
+  await unchanged(t, s, plans)
+})
+
+t.test('malformed arguments to any call are refused cleanly, never a server bug', async t => {
+  const s = await story(t)
+  const plans = await plansOf(s)
+  // Wrong types, missing and extra arguments, nulls where options go (JSON has no undefined).
+  const malformed: unknown[][] = [
+    [], [1], [{}], [null], [[1]], [null, null, null, null], ['r', 5], ['r', {}], ['r', null],
+    ['r', 'master', 7], ['r', 'master', null], ['r', 'master', 'x', 'y'], ['r', 'master', [{}]],
+    ['r', 'master', [], null], ['r', 'master', '', null], ['r', 'master', 'p', { limit: 'x' }],
+    ['r', 'master', '', { limit: -1, cursor: 5 }], ['r', null, 'master'], [{ repo: 5 }],
+    ['r', 'master', { limit: {} }], ['r', 'master', { message: 5 }], ['r', [{ op: 'put' }]]
+  ]
+  // gc and rebuildIndex change the store: their options are checked in the gc and rebuild tests.
+  const methods = META_METHODS.filter(m => m !== 'gc' && m !== 'rebuildIndex')
+  let internal = 0
+  for (const method of methods) {
+    for (const args of malformed) {
+      await s.client.call(method, args).catch((e: unknown) => {
+        if (e instanceof PfsError) return
+        internal++
+        t.fail(`${method}(${JSON.stringify(args).slice(1, -1)}) failed as a server bug: ${String(e)}`)
+      })
+    }
+  }
+  t.equal(internal, 0, `${methods.length * malformed.length} malformed calls: each a PfsError or an answer`)
   await unchanged(t, s, plans)
 })
 

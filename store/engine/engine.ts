@@ -377,8 +377,9 @@ export class Engine implements M.MetaApi {
   }
 
   // ---- maintenance (maintenance/) ----
-  async du (opts: { repo?: string } = {}): Promise<M.DuReport> {
-    return await this.maintenance(async () => await diskUsage(this.core, opts))
+  async du (opts?: { repo?: string }): Promise<M.DuReport> {
+    // `?? {}`, not a default: a remote client's absent options arrive as JSON null.
+    return await this.maintenance(async () => await diskUsage(this.core, opts ?? {}))
   }
 
   async gc (opts: { dryRun?: boolean } & ProgressOptions = {}): Promise<M.GcReport> {

@@ -44,6 +44,14 @@ type Method = typeof META_METHODS[number]
 const METHODS: ReadonlySet<string> = new Set(META_METHODS)
 /** Calls whose options take `onProgress`; the server streams those events. */
 const PROGRESS_METHODS: ReadonlySet<string> = new Set(['gc', 'fsck', 'rebuildIndex'])
+/**
+ * Where each call's options object goes. JSON has no undefined, so absent options arrive
+ * as null; they are passed on as undefined, and options that are not an object are refused.
+ */
+const OPTIONS_AT: Partial<Record<Method, number>> = {
+  createRepo: 1, deleteRepo: 1, createBranch: 2, startCommit: 2, finishCommit: 2, log: 2, listCommits: 1,
+  list: 3, walk: 3, diff: 3, modify: 3, stage: 2, du: 0, gc: 0, fsck: 0, rebuildIndex: 0
+}
 const DEFAULT_MAX_BODY = 64 * 1024 * 1024
 /** Longest unix socket path the kernel accepts (sun_path is 108 bytes with the NUL). */
 const MAX_SOCKET_PATH = 107
@@ -256,8 +264,17 @@ async function readArgs (
 async function call (
   meta: MetaApi, opts: ServeOptions, name: Method, args: unknown[], res: http.ServerResponse
 ): Promise<void> {
+  const at = OPTIONS_AT[name]
+  if (at !== undefined && at < args.length) {
+    const o = args[at]
+    if (o === null) args[at] = undefined
+    else if (typeof o !== 'object' || Array.isArray(o)) {
+      return reply(res, 200, errorLine(invalidArgument(`the options of ${name} (argument ${at + 1}) must be an ` +
+        `object, not ${JSON.stringify(o)}; is the client an older version?`, { method: name })))
+    }
+  }
   const progress = PROGRESS_METHODS.has(name) ? progressWriter(res) : undefined
-  if (progress !== undefined) args[0] = { ...(args[0] as object | null ?? {}), onProgress: progress }
+  if (progress !== undefined) args[0] = { ...(args[0] as object | undefined), onProgress: progress }
   let line: string
   const beat = setInterval(() => writeLine(res, ''), HEARTBEAT_MS)
   try {
