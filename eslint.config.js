@@ -84,6 +84,7 @@ export default tseslint.config(
           { target: ['./bin', './fs', './runner', './bench'], from: './store', except: ['./index.ts'], message: 'use store/index.ts, the store\'s one door' },
           { target: ['./fs', './runner'], from: './bin', message: 'dependencies point down: bin -> fs, runner -> store' },
           { target: './fs', from: './runner', message: 'fs/ and runner/ do not import each other' },
+          { target: './bin', from: './runner', except: ['./index.ts'], message: 'use runner/index.ts, the runner\'s one door' },
           { target: './runner', from: './fs', message: 'fs/ and runner/ do not import each other' }
         ]
       }]

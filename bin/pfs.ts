@@ -35,9 +35,12 @@ import fsck from './commands/fsck.js'
 import serve from './commands/serve.js'
 import mount from './commands/mount.js'
 import unmount from './commands/unmount.js'
+import pipeline from './commands/pipeline.js'
+import datum from './commands/datum.js'
 
 const COMMANDS: AnyCommand[] = [
-  repo, branch, start, commit, abort, put, get, cat, ls, rm, cp, log, diff, inspect, du, gc, fsck, serve, mount, unmount
+  repo, branch, start, commit, abort, put, get, cat, ls, rm, cp, log, diff, inspect, du, gc, fsck, serve, mount,
+  unmount, pipeline, datum
 ]
 
 const ABOUT = 'A version-controlled file system for data. Addresses are repo@rev:path, e.g. images@master~2:cats/1.png.'

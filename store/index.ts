@@ -15,7 +15,7 @@ export type { Progress, ProgressOptions } from './api/progress.js'
 export {
   PfsError, isPfsError, notFound, invalidArgument, busy, corrupt, printable, type PfsErrorCode
 } from './api/errors.js'
-export { normPath, joinPath } from './api/names.js'
+export { normPath, joinPath, checkRefName } from './api/names.js'
 export { isCommitId, isCommitPrefix } from './api/revs.js'
 export type { RunningServer } from './rpc/server.js'
 export { readTokenFile, envToken, checkServerUrl } from './rpc/credentials.js'

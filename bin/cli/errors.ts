@@ -52,9 +52,18 @@ export function exitCodeFor (e: unknown): number {
   return EXIT.BUG
 }
 
-/** The text printed for an error; one line unless it is a bug. */
+/**
+ * The text printed for an error: one line unless it is a bug, or a list of problems (a
+ * pipeline spec's), which gets one line each under the first.
+ */
 export function describe (e: unknown): string {
-  if (e instanceof PfsError) return `pfs: ${oneLine(e.message)}`
+  if (e instanceof PfsError) {
+    const list = e.data.problems
+    if (Array.isArray(list) && list.length > 0 && list.every(p => typeof p === 'string')) {
+      return [`pfs: ${oneLine(e.message.split('\n')[0]!)}`, ...list.map(p => `  ${oneLine(p)}`)].join('\n')
+    }
+    return `pfs: ${oneLine(e.message)}`
+  }
   if (e instanceof UsageError) {
     const cmd = e.command === '' ? 'pfs' : `pfs ${e.command}`
     return `pfs: ${oneLine(e.message)} (see '${cmd} --help')`
