@@ -18,7 +18,8 @@ const BY_CODE: Record<PfsErrorCode, number> = {
   NOT_A_DIRECTORY: Fuse.ENOTDIR,
   IS_A_DIRECTORY: Fuse.EISDIR,
   UNAUTHORIZED: Fuse.EACCES,
-  UNAVAILABLE: Fuse.EIO
+  UNAVAILABLE: Fuse.EIO,
+  READ_ONLY: Fuse.EROFS
 }
 
 /** An errno that ends a FUSE call early (e.g. EROFS for a write to history). */

@@ -19,6 +19,7 @@ export type PfsErrorCode =
   | 'IS_A_DIRECTORY'
   | 'UNAUTHORIZED'
   | 'UNAVAILABLE'
+  | 'READ_ONLY'
 
 export class PfsError extends Error {
   readonly code: PfsErrorCode
@@ -48,6 +49,9 @@ export function isPfsError (e: unknown, code?: PfsErrorCode): e is PfsError {
 
 export const notFound = (what: string, name: string, hint = ''): PfsError =>
   new PfsError('NOT_FOUND', `${what} '${name}' not found${hint ? `; ${hint}` : ''}`, { what, name })
+
+export const readOnly = (message: string, data: Record<string, unknown> = {}): PfsError =>
+  new PfsError('READ_ONLY', message, data)
 
 export const exists = (what: string, name: string, hint = ''): PfsError =>
   new PfsError('EXISTS', `${what} '${name}' already exists${hint ? `; ${hint}` : ''}`, { what, name })

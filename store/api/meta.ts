@@ -13,6 +13,7 @@
  * `master@{2026-11-20T10:00}`).
  */
 import type { ProgressOptions } from './progress.js'
+import type { JobInfo, JobUpdate, PipelineDef, PipelineInfo } from './jobs.js'
 
 export type EntryKind = 'file' | 'dir' | 'symlink'
 
@@ -90,6 +91,8 @@ export interface CommitInfo {
   size: number
   origin: 'user' | 'pipeline'
   provenance: Provenance
+  /** The output commit of a failed job: kept, but it did not move its branch. */
+  failed?: boolean
 }
 
 export interface Resolved {
@@ -107,10 +110,15 @@ export interface Resolved {
 /** Paging of listings: resume `after` a name, path or id; at most `limit` entries. */
 export interface PageOptions { after?: string, limit?: number }
 
-export interface FinishOptions {
+/** A running job of the repo's pipeline: the only writer of a pipeline's output repo. */
+export interface JobWriter { job?: string }
+
+export interface FinishOptions extends JobWriter {
   message?: string
   provenance?: Provenance
   origin?: 'user' | 'pipeline'
+  /** Keep the commit (marked failed) without moving the branch: a failed job's output. */
+  failed?: boolean
 }
 
 /** A file's chunks and where their bytes are. */
@@ -151,7 +159,7 @@ export type WriteOp =
 /** An object written by a client on the data plane, registered by `modify`. */
 export interface NewObject { id: string, loc: ObjectLoc }
 
-export interface ModifyOptions {
+export interface ModifyOptions extends JobWriter {
   /** Message for the commit made when no session was open. */
   message?: string
   /**
@@ -243,10 +251,10 @@ export interface MetaApi {
   deleteBranch (repo: string, name: string): Promise<void>
 
   /** Opens the branch's write session. CONFLICT if one is open. */
-  startCommit (repo: string, branch: string, opts?: { message?: string }): Promise<CommitInfo>
+  startCommit (repo: string, branch: string, opts?: { message?: string } & JobWriter): Promise<CommitInfo>
   /** Closes the session into an immutable commit. CONFLICT if none is open. */
   finishCommit (repo: string, branch: string, opts?: FinishOptions): Promise<CommitInfo>
-  abortCommit (repo: string, branch: string): Promise<void>
+  abortCommit (repo: string, branch: string, opts?: JobWriter): Promise<void>
 
   resolve (repo: string, rev: string): Promise<Resolved>
   inspectCommit (repo: string, rev: string): Promise<CommitInfo>
@@ -285,6 +293,23 @@ export interface MetaApi {
   /** Drops a stage and what it holds; a stage that is gone already is not an error. */
   dropStage (repo: string, stage: string): Promise<void>
 
+  /**
+   * Records a pipeline (a new version if it exists and `update`), makes its output repo,
+   * and queues a job on its inputs' heads, in one batch. EXISTS if it exists and not `update`.
+   */
+  createPipeline (def: PipelineDef, opts?: { update?: boolean, reprocess?: boolean }): Promise<PipelineInfo>
+  listPipelines (): Promise<PipelineInfo[]>
+  inspectPipeline (name: string): Promise<PipelineInfo>
+  /** Drops the pipeline and its jobs; its output repo goes too unless `keepRepo` (then it is a plain repo). */
+  deletePipeline (name: string, opts?: { keepRepo?: boolean }): Promise<void>
+  /** A stopped pipeline queues no jobs for new commits; `running` starts it again. */
+  setPipelineState (name: string, state: 'running' | 'stopped'): Promise<PipelineInfo>
+  /** Jobs newest first; of one pipeline or one commit set when asked. */
+  listJobs (opts?: { pipeline?: string, commitSet?: string } & PageOptions): Promise<Page<JobInfo>>
+  inspectJob (id: string): Promise<JobInfo>
+  /** The runner's changes to a job: its state, times, output commit and counts. */
+  updateJob (id: string, update: JobUpdate): Promise<JobInfo>
+
   du (opts?: { repo?: string }): Promise<DuReport>
   gc (opts?: { dryRun?: boolean } & ProgressOptions): Promise<GcReport>
   fsck (opts?: ProgressOptions): Promise<FsckReport>
@@ -300,5 +325,10 @@ export const META_METHODS = [
   'startCommit', 'finishCommit', 'abortCommit',
   'resolve', 'inspectCommit', 'log', 'listCommits',
   'stat', 'list', 'walk', 'readPlan', 'diff',
-  'missing', 'modify', 'stage', 'dropStage', 'du', 'gc', 'fsck', 'rebuildIndex'
+  'missing', 'modify', 'stage', 'dropStage',
+  'createPipeline', 'listPipelines', 'inspectPipeline', 'deletePipeline', 'setPipelineState',
+  'listJobs', 'inspectJob', 'updateJob',
+  'du', 'gc', 'fsck', 'rebuildIndex'
 ] as const satisfies ReadonlyArray<Exclude<keyof MetaApi, 'close'>>
+
+export type * from './jobs.js'

@@ -20,7 +20,8 @@ import { Pins } from '../api/pins.js'
 import type { ObjectStore } from '../objects/object-store.js'
 import { LocalObjectStore } from '../objects/local.js'
 import {
-  type Db, type RepoRec, type BranchRec, type StageRec, openDb, indexDamage, k, range, writeBatch, lastPart
+  type Db, type RepoRec, type BranchRec, type StageRec, type BatchOp,
+  openDb, indexDamage, k, range, writeBatch, lastPart
 } from './index-db.js'
 import { NodeStore } from './node-store.js'
 import { monotonicClock } from './clock.js'
@@ -30,6 +31,7 @@ import { repoRec, branchRec, commitRec, branchInfo } from './records.js'
 import type { Core } from './core.js'
 import { Reader } from './reads.js'
 import { Writer } from './writes.js'
+import { Pipelines } from './pipelines.js'
 import { collectGarbage } from './maintenance/gc.js'
 import { checkStore } from './maintenance/fsck.js'
 import { rebuildIndex } from './maintenance/rebuild.js'
@@ -192,6 +194,7 @@ export class Engine implements M.MetaApi {
   private readonly db: Db
   private readonly reader: Reader
   private readonly writer: Writer
+  private readonly pipelines: Pipelines
   /** Serializes gc with fsck and du, which must not see a pack gc is replacing. */
   private readonly maintenance = pLimit(1)
   private readonly events = new EventEmitter()
@@ -201,7 +204,8 @@ export class Engine implements M.MetaApi {
     this.objects = core.objects
     this.db = core.db
     this.reader = new Reader(core)
-    this.writer = new Writer(core, this.reader)
+    this.pipelines = new Pipelines(core, repo => { this.changed(repo, undefined) })
+    this.writer = new Writer(core, this.reader, this.pipelines)
   }
 
   /**
@@ -239,28 +243,76 @@ export class Engine implements M.MetaApi {
 
   async deleteRepo (name: string, opts: { force?: boolean } = {}): Promise<void> {
     await this.core.lock(async () => {
-      await repoRec(this.db, name)
-      const ops: Array<{ type: 'del', key: string }> = []
-      let commits = 0
-      for await (const [key] of range(this.db, k('cid', name))) {
-        commits++
-        ops.push({ type: 'del', key }, { type: 'del', key: k('c', lastPart(key)) })
+      const rec = await repoRec(this.db, name)
+      if (rec.pipeline !== undefined) {
+        throw conflict(`repo '${name}' is the output of pipeline ${rec.pipeline}; ` +
+          `\`pfs pipeline delete ${rec.pipeline}\` deletes both`, { repo: name, pipeline: rec.pipeline })
       }
-      if (commits > 0 && opts.force !== true) {
-        throw conflict(`repo '${name}' has ${commits} commit(s); delete it with --force to discard them`,
-          { repo: name, commits })
-      }
-      for (const p of ['ct', 'rl', 'br']) {
-        for await (const [key] of range(this.db, k(p, name))) ops.push({ type: 'del', key })
-      }
-      for await (const [key, st] of range<StageRec>(this.db, 'stg')) {
-        if (st.repo === name) ops.push({ type: 'del', key })
-      }
-      ops.push({ type: 'del', key: k('repo', name) })
-      await journal(this.objects, { op: 'repo-delete', time: this.core.clock(), repo: name })
+      const ops: BatchOp[] = []
+      await this.repoDeleteOps(name, opts.force === true, ops)
       await writeBatch(this.db, ops)
       this.changed(name, undefined)
     })
+  }
+
+  /** The ops that delete a repo, journaled; refuses a repo with commits unless `force`, or one a pipeline reads. */
+  private async repoDeleteOps (name: string, force: boolean, ops: BatchOp[]): Promise<void> {
+    for await (const [key] of range(this.db, 'pin')) {
+      const [, repo, branch, pipeline] = key.split('\x00')
+      if (repo === name && pipeline !== name) {
+        throw conflict(`repo '${name}' is an input of pipeline ${pipeline} (branch ${branch}); ` +
+          'delete or update the pipeline first', { repo: name, pipeline })
+      }
+    }
+    let commits = 0
+    const mine: BatchOp[] = []
+    for await (const [key] of range(this.db, k('cid', name))) {
+      commits++
+      mine.push({ type: 'del', key }, { type: 'del', key: k('c', lastPart(key)) })
+    }
+    if (commits > 0 && !force) {
+      throw conflict(`repo '${name}' has ${commits} commit(s); delete it with --force to discard them`,
+        { repo: name, commits })
+    }
+    for (const p of ['ct', 'rl', 'br']) {
+      for await (const [key] of range(this.db, k(p, name))) mine.push({ type: 'del', key })
+    }
+    for await (const [key, st] of range<StageRec>(this.db, 'stg')) {
+      if (st.repo === name) mine.push({ type: 'del', key })
+    }
+    mine.push({ type: 'del', key: k('repo', name) })
+    await journal(this.objects, { op: 'repo-delete', time: this.core.clock(), repo: name })
+    ops.push(...mine)
+  }
+
+  // ---- pipelines and jobs (pipelines.ts) ----
+  async createPipeline (def: M.PipelineDef, opts?: { update?: boolean, reprocess?: boolean }): Promise<M.PipelineInfo> {
+    return await this.pipelines.create(def, opts ?? {})
+  }
+
+  async listPipelines (): Promise<M.PipelineInfo[]> { return await this.pipelines.list() }
+
+  async inspectPipeline (name: string): Promise<M.PipelineInfo> { return await this.pipelines.inspect(name) }
+
+  async deletePipeline (name: string, opts?: { keepRepo?: boolean }): Promise<void> {
+    // Under the engine lock already (Pipelines.delete takes it): the output repo goes in the same batch.
+    await this.pipelines.delete(name, opts ?? {}, async ops => {
+      if (await this.db.get(k('repo', name)) !== undefined) await this.repoDeleteOps(name, true, ops)
+    })
+  }
+
+  async setPipelineState (name: string, state: 'running' | 'stopped'): Promise<M.PipelineInfo> {
+    return await this.pipelines.setState(name, state)
+  }
+
+  async listJobs (opts?: { pipeline?: string, commitSet?: string } & M.PageOptions): Promise<M.Page<M.JobInfo>> {
+    return await this.pipelines.listJobs(opts ?? {})
+  }
+
+  async inspectJob (id: string): Promise<M.JobInfo> { return await this.pipelines.job(id) }
+
+  async updateJob (id: string, update: M.JobUpdate): Promise<M.JobInfo> {
+    return await this.pipelines.updateJob(id, update)
   }
 
   // ---- branches ----
@@ -311,7 +363,9 @@ export class Engine implements M.MetaApi {
   }
 
   // ---- commits (writes.ts) ----
-  async startCommit (repo: string, branch: string, opts: { message?: string } = {}): Promise<M.CommitInfo> {
+  async startCommit (
+    repo: string, branch: string, opts: { message?: string } & M.JobWriter = {}
+  ): Promise<M.CommitInfo> {
     return this.changed(repo, await this.writer.start(repo, branch, opts))
   }
 
@@ -319,8 +373,8 @@ export class Engine implements M.MetaApi {
     return this.changed(repo, await this.writer.finish(repo, branch, opts))
   }
 
-  async abortCommit (repo: string, branch: string): Promise<void> {
-    this.changed(repo, await this.writer.abort(repo, branch))
+  async abortCommit (repo: string, branch: string, opts?: M.JobWriter): Promise<void> {
+    this.changed(repo, await this.writer.abort(repo, branch, opts ?? {}))
   }
 
   async missing (ids: string[]): Promise<string[]> {

@@ -27,7 +27,13 @@ export const pad = (n: number): string => String(n).padStart(15, '0')
 /** The last part of a key: the name or id it ends with. */
 export const lastPart = (key: string): string => key.slice(key.lastIndexOf(SEP) + 1)
 
-export interface RepoRec { name: string, description: string, created: number }
+export interface RepoRec {
+  name: string
+  description: string
+  created: number
+  /** Set on a pipeline's output repo: only that pipeline's running jobs write to it. */
+  pipeline?: string
+}
 export interface BranchRec { head: string | null, open: string | null, created: number }
 export interface CommitRec extends CommitInfo { obj?: string }
 export type ObjRec = [key: string, offset: number, length: number, type: string]

@@ -76,6 +76,8 @@ export function checkOptions (opts: unknown): void {
   if (message !== undefined && typeof message !== 'string') {
     throw invalidArgument(`the commit message must be a string, not ${show(message)}`)
   }
+  const job = (opts as Loose).job
+  if (job !== undefined && typeof job !== 'string') throw invalidArgument(`a job id is a string, not ${show(job)}`)
 }
 
 const show = (v: unknown): string =>

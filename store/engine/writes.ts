@@ -20,13 +20,14 @@ import { journal, type JournalEvent } from './journal.js'
 import { repoRec, branchRec, commitRec, publicCommit } from './records.js'
 import type { Core } from './core.js'
 import type { Reader } from './reads.js'
+import type { Pipelines } from './pipelines.js'
 
 const CHUNK_ID_RE = /^[0-9a-f]{64}$/
 const STAGE_ID_RE = /^[0-9a-f]{32}$/
 const STAGE_OPS: ReadonlySet<string> = new Set(['put', 'mkdir', 'symlink'])
 
 export class Writer {
-  constructor (private readonly core: Core, private readonly reader: Reader) {}
+  constructor (private readonly core: Core, private readonly reader: Reader, private readonly pipelines: Pipelines) {}
 
   /** The branch record, creating the branch (empty) if it does not exist yet. */
   private async ensureBranch (
@@ -68,8 +69,9 @@ export class Writer {
     return rec
   }
 
-  async start (repo: string, branch: string, opts: { message?: string }): Promise<M.CommitInfo> {
+  async start (repo: string, branch: string, opts: { message?: string } & M.JobWriter): Promise<M.CommitInfo> {
     return await this.core.lock(async () => {
+      await this.pipelines.checkWrite(repo, opts.job)
       const ops: BatchOp[] = []
       const events: JournalEvent[] = []
       const br = await this.ensureBranch(repo, branch, ops, events)
@@ -91,34 +93,45 @@ export class Writer {
         throw conflict(`branch '${repo}@${branch}' has no open write session: ` +
           'nothing to commit (`pfs start` or a put opens one)', { repo, branch })
       }
+      await this.pipelines.checkWrite(repo, opts.job)
+      if (opts.failed === true && opts.job === undefined) {
+        throw invalidArgument('only a job marks its output commit failed', { repo, branch })
+      }
       const rec = await commitRec(this.core.db, br.open)
       const ops: BatchOp[] = []
-      this.seal(rec, br, opts, ops)
+      await this.seal(rec, br, opts, ops)
       ops.push(...packOps(await this.core.nodes.flush()))
       await writeBatch(this.core.db, ops)
       return publicCommit(rec)
     })
   }
 
-  /** Makes an open commit immutable: writes its object and moves the branch head. */
-  private seal (rec: CommitRec, br: BranchRec, opts: M.FinishOptions, ops: BatchOp[]): void {
+  /**
+   * Makes an open commit immutable: writes its object, moves the branch head and queues
+   * the jobs of the pipelines it feeds, all in the caller's batch. A failed job's output
+   * (`failed`) is kept and marked, and moves nothing.
+   */
+  private async seal (rec: CommitRec, br: BranchRec, opts: M.FinishOptions, ops: BatchOp[]): Promise<void> {
     rec.finished = this.core.clock()
     if (opts.message !== undefined) rec.message = opts.message
     if (opts.provenance !== undefined) rec.provenance = opts.provenance
     if (opts.origin !== undefined) rec.origin = opts.origin
+    if (opts.failed === true) rec.failed = true
     const info = publicCommit(rec)
     rec.obj = this.core.nodes.putCommit({ t: 'commit', ...info })
-    br.head = rec.id
     br.open = null
-    ops.push(
-      { type: 'put', key: k('c', rec.id), value: rec },
-      { type: 'put', key: k('br', rec.repo, rec.branch), value: br },
-      { type: 'put', key: k('rl', rec.repo, rec.branch, rec.finished, 0), value: { head: rec.id } }
-    )
+    ops.push({ type: 'put', key: k('c', rec.id), value: rec })
+    if (rec.failed !== true) {
+      br.head = rec.id
+      ops.push({ type: 'put', key: k('rl', rec.repo, rec.branch, rec.finished, 0), value: { head: rec.id } })
+      ops.push(...await this.pipelines.onCommit(rec, opts.job))
+    }
+    ops.push({ type: 'put', key: k('br', rec.repo, rec.branch), value: br })
   }
 
-  async abort (repo: string, branch: string): Promise<void> {
+  async abort (repo: string, branch: string, opts: M.JobWriter): Promise<void> {
     await this.core.lock(async () => {
+      await this.pipelines.checkWrite(repo, opts.job)
       const br = await branchRec(this.core.db, repo, branch)
       if (br.open === null) {
         throw conflict(`branch '${repo}@${branch}' has no open write session to abort`, { repo, branch })
@@ -154,6 +167,7 @@ export class Writer {
     checkOps(wops)
     checkOptions(opts)
     return await this.core.lock(async () => {
+      await this.pipelines.checkWrite(repo, opts.job)
       const ops: BatchOp[] = []
       const events: JournalEvent[] = []
       const br = await this.ensureBranch(repo, branch, ops, events)
@@ -175,7 +189,7 @@ export class Writer {
         rec.size = root.bytes
         const finished = opened && opts.keepOpen !== true
         if (finished) {
-          this.seal(rec, br, { message: opts.message }, ops)
+          await this.seal(rec, br, { message: opts.message, job: opts.job }, ops)
         } else {
           ops.push(
             { type: 'put', key: k('c', rec.id), value: rec },

@@ -159,7 +159,8 @@ function replay (events: readonly Ev[]): {
         commits.set(c.id, c)
         const key = k('br', c.repo, c.branch)
         const b = branches.get(key)
-        if (b !== undefined) {
+        // A failed job's output commit is kept but never moved its branch.
+        if (b !== undefined && c.failed !== true) {
           b.head = c.id
           reflog.set(k('rl', c.repo, c.branch, ev.time, 0), { head: c.id })
         }

@@ -1,0 +1,92 @@
+/**
+ * Pipelines and jobs as the store keeps them. The store does not read specs (runner/ owns
+ * their meaning): it keeps each version's spec as JSON with the version's hash, knows
+ * which branches trigger a pipeline and which repo is its output, and queues a job in the
+ * same index batch as the commit that triggers it, so a crash never loses one.
+ */
+
+/** What `createPipeline` is given: the runner's checked spec and what it derived from it. */
+export interface PipelineDef {
+  name: string
+  description?: string
+  /** The spec as checked by the runner, stored as given. */
+  spec: unknown
+  /** Hash of what makes a new version (transform, image, env, inputs; not parallelism). */
+  hash: string
+  /** Branches whose new commits make a job. */
+  inputs: Array<{ repo: string, branch: string }>
+  /** Branch of the output repo (named after the pipeline) the jobs commit to. */
+  outputBranch: string
+}
+
+export interface PipelineVersion {
+  version: number
+  hash: string
+  spec: unknown
+  created: number
+}
+
+export interface PipelineInfo {
+  name: string
+  description: string
+  /** 'stopped': new commits queue no jobs until `start`. */
+  state: 'running' | 'stopped'
+  created: number
+  /** The current version (the newest). */
+  version: number
+  hash: string
+  spec: unknown
+  inputs: Array<{ repo: string, branch: string }>
+  outputBranch: string
+  /** Every version, oldest first. */
+  versions: PipelineVersion[]
+}
+
+export type JobState = 'queued' | 'running' | 'success' | 'failure' | 'killed'
+
+/** Counts and times of a job (milliseconds, bytes). */
+export interface JobStats {
+  datums: number
+  processed: number
+  skipped: number
+  failed: number
+  recovered: number
+  bytesIn: number
+  bytesOut: number
+  /** From the job's start to its first datum's start. */
+  firstDatumMs?: number
+}
+
+export interface JobInfo {
+  id: string
+  pipeline: string
+  /** The pipeline version the job runs. */
+  version: number
+  /** Shared by every job and commit downstream of one user commit. */
+  commitSet: string
+  state: JobState
+  /** Why it waits, failed or was killed, in a line. */
+  reason: string
+  /** The head commit of every input branch when the job was queued (null: no commit yet). */
+  inputs: Array<{ repo: string, branch: string, commit: string | null }>
+  /** What queued it: a commit to an input, or the pipeline's creation or update. */
+  trigger: { kind: 'commit', repo: string, commit: string } | { kind: 'create' | 'update' }
+  /** Run every datum again, even those that succeeded before. */
+  reprocess: boolean
+  created: number
+  started: number | null
+  finished: number | null
+  /** The output commit, once the job opened one. */
+  output: string | null
+  stats: JobStats
+}
+
+/** What the runner may change of a job. */
+export interface JobUpdate {
+  state?: JobState
+  reason?: string
+  started?: number
+  finished?: number
+  output?: string
+  stats?: Partial<JobStats>
+}

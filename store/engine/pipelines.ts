@@ -1,0 +1,315 @@
+/**
+ * Pipelines and jobs in the index (see store/api/jobs.ts). Records:
+ * - `pl/<name>` PipelineRec, `pv/<name>/<version>` PipelineVersion;
+ * - `pin/<repo>/<branch>/<pipeline>`: the branches that trigger each pipeline;
+ * - `jb/<id>` JobInfo, `jq/<pipeline>/<created>/<id>` a pipeline's jobs in order,
+ *   `jt/<created>/<id>` every job in order.
+ * A commit that finishes on an input branch queues its jobs in its own batch (`onCommit`),
+ * so no job is ever lost; the output repo is written only by a running job of its pipeline.
+ */
+import { randomBytes } from 'node:crypto'
+import type * as M from '../api/meta.js'
+import { checkRefName } from '../api/names.js'
+import { conflict, exists, invalidArgument, notFound, readOnly } from '../api/errors.js'
+import {
+  type BatchOp, type BranchRec, type CommitRec, type RepoRec, k, lastPart, range, writeBatch
+} from './index-db.js'
+import { repoRec } from './records.js'
+import { journal } from './journal.js'
+import type { Core } from './core.js'
+
+interface PipelineRec {
+  name: string
+  description: string
+  state: 'running' | 'stopped'
+  created: number
+  version: number
+  inputs: Array<{ repo: string, branch: string }>
+  outputBranch: string
+}
+
+const JOB_ID = /^[0-9a-f]{32}$/
+const TERMINAL: ReadonlySet<M.JobState> = new Set(['success', 'failure', 'killed'])
+/** Which states a job may move to from each (running → queued: a restarted runner resumes it). */
+const NEXT: Record<M.JobState, ReadonlySet<M.JobState>> = {
+  queued: new Set(['running', 'killed', 'failure']),
+  running: new Set(['queued', 'success', 'failure', 'killed']),
+  success: new Set(),
+  failure: new Set(),
+  killed: new Set()
+}
+const EMPTY_STATS: M.JobStats = {
+  datums: 0, processed: 0, skipped: 0, failed: 0, recovered: 0, bytesIn: 0, bytesOut: 0
+}
+
+export class Pipelines {
+  constructor (private readonly core: Core, private readonly changed: (repo: string) => void) {}
+
+  private get db (): Core['db'] { return this.core.db }
+
+  private async rec (name: string): Promise<PipelineRec> {
+    const rec = await this.db.get(k('pl', name)) as PipelineRec | undefined
+    if (rec === undefined) throw notFound('pipeline', name, 'see `pfs pipeline list`')
+    return rec
+  }
+
+  private async info (rec: PipelineRec): Promise<M.PipelineInfo> {
+    const versions: M.PipelineVersion[] = []
+    for await (const [, v] of range<M.PipelineVersion>(this.db, k('pv', rec.name))) versions.push(v)
+    const cur = versions[versions.length - 1]!
+    return { ...rec, hash: cur.hash, spec: cur.spec, versions }
+  }
+
+  async create (def: M.PipelineDef, opts: { update?: boolean, reprocess?: boolean }): Promise<M.PipelineInfo> {
+    checkDef(def)
+    return await this.core.lock(async () => {
+      const now = this.core.clock()
+      const old = await this.db.get(k('pl', def.name)) as PipelineRec | undefined
+      if (old !== undefined && opts.update !== true) {
+        throw exists('pipeline', def.name, '`pfs pipeline update` makes a new version of it')
+      }
+      if (old === undefined && opts.update === true) throw notFound('pipeline', def.name, 'create it first')
+      for (const i of def.inputs) {
+        await repoRec(this.db, i.repo)
+        if (i.repo === def.name) throw invalidArgument(`pipeline ${def.name} cannot read its own output repo`)
+      }
+      const ops: BatchOp[] = []
+      const repo = await this.db.get(k('repo', def.name)) as RepoRec | undefined
+      if (repo === undefined) {
+        const rec: RepoRec = {
+          name: def.name, description: `output of pipeline ${def.name}`, created: now, pipeline: def.name
+        }
+        await journal(this.core.objects, { op: 'repo-create', time: now, repo: def.name, description: rec.description })
+        ops.push({ type: 'put', key: k('repo', def.name), value: rec })
+      } else if (repo.pipeline !== def.name) {
+        throw exists('repo', def.name,
+          "a pipeline's output repo is named after it; rename the pipeline or delete the repo")
+      }
+      const version = (old?.version ?? 0) + 1
+      const rec: PipelineRec = {
+        name: def.name,
+        description: def.description ?? '',
+        state: old?.state ?? 'running',
+        created: old?.created ?? now,
+        version,
+        inputs: def.inputs,
+        outputBranch: def.outputBranch
+      }
+      for (const i of old?.inputs ?? []) ops.push({ type: 'del', key: k('pin', i.repo, i.branch, def.name) })
+      for (const i of def.inputs) ops.push({ type: 'put', key: k('pin', i.repo, i.branch, def.name), value: '' })
+      const v: M.PipelineVersion = { version, hash: def.hash, spec: def.spec, created: now }
+      ops.push(
+        { type: 'put', key: k('pl', def.name), value: rec },
+        { type: 'put', key: k('pv', def.name, version), value: v }
+      )
+      const trigger = { kind: old === undefined ? 'create' as const : 'update' as const }
+      ops.push(...await this.queue(rec, trigger, undefined, opts.reprocess === true, now))
+      await writeBatch(this.db, ops)
+      this.changed(def.name)
+      return await this.info(rec)
+    })
+  }
+
+  /** The job-queueing ops for a pipeline: inputs at their heads (`moved` overrides one branch). */
+  private async queue (
+    p: PipelineRec, trigger: M.JobInfo['trigger'], moved: { repo: string, branch: string, head: string } | undefined,
+    reprocess: boolean, now: number, commitSet?: string
+  ): Promise<BatchOp[]> {
+    const inputs: M.JobInfo['inputs'] = []
+    for (const i of p.inputs) {
+      if (moved !== undefined && moved.repo === i.repo && moved.branch === i.branch) {
+        inputs.push({ ...i, commit: moved.head })
+        continue
+      }
+      const br = await this.db.get(k('br', i.repo, i.branch)) as BranchRec | undefined
+      inputs.push({ ...i, commit: br?.head ?? null })
+    }
+    const id = randomBytes(16).toString('hex')
+    const job: M.JobInfo = {
+      id,
+      pipeline: p.name,
+      version: p.version,
+      commitSet: commitSet ?? (trigger.kind === 'commit' ? trigger.commit : id),
+      state: 'queued',
+      reason: 'waiting for the runner',
+      inputs,
+      trigger,
+      reprocess,
+      created: now,
+      started: null,
+      finished: null,
+      output: null,
+      stats: { ...EMPTY_STATS }
+    }
+    return [
+      { type: 'put', key: k('jb', id), value: job },
+      { type: 'put', key: k('jq', p.name, now, id), value: '' },
+      { type: 'put', key: k('jt', now, id), value: '' }
+    ]
+  }
+
+  /**
+   * The jobs a commit that just finished on `rec.branch` queues, as ops for its batch. A
+   * commit made by a job passes that job's commit set on downstream.
+   */
+  async onCommit (rec: CommitRec, job: string | undefined): Promise<BatchOp[]> {
+    const ops: BatchOp[] = []
+    let commitSet: string | undefined
+    if (job !== undefined) commitSet = (await this.db.get(k('jb', job)) as M.JobInfo | undefined)?.commitSet
+    for await (const [key] of range(this.db, k('pin', rec.repo, rec.branch))) {
+      const p = await this.db.get(k('pl', lastPart(key))) as PipelineRec | undefined
+      if (p === undefined || p.state !== 'running') continue
+      const moved = { repo: rec.repo, branch: rec.branch, head: rec.id }
+      ops.push(...await this.queue(p, { kind: 'commit', repo: rec.repo, commit: rec.id }, moved, false,
+        rec.finished ?? this.core.clock(), commitSet ?? rec.id))
+    }
+    return ops
+  }
+
+  /** Refuses a write to a pipeline's output repo unless it comes from a running job of it. */
+  async checkWrite (repo: string, job: string | undefined): Promise<void> {
+    const rec = await repoRec(this.db, repo)
+    if (rec.pipeline === undefined) {
+      if (job !== undefined) throw invalidArgument(`repo '${repo}' is no pipeline's output; a job writes only its own`)
+      return
+    }
+    if (job === undefined) {
+      throw readOnly(`repo '${repo}' is the output of pipeline ${rec.pipeline}: only its jobs write to it; ` +
+        'change its inputs, or its spec with `pfs pipeline update`', { repo, pipeline: rec.pipeline })
+    }
+    const j = await this.job(job)
+    if (j.pipeline !== rec.pipeline || j.state !== 'running') {
+      throw readOnly(`job ${job} is ${j.state === 'running' ? `a job of pipeline ${j.pipeline}` : j.state}; ` +
+        `only a running job of pipeline ${rec.pipeline} writes to repo '${repo}'`, { repo, job })
+    }
+  }
+
+  async list (): Promise<M.PipelineInfo[]> {
+    const out: M.PipelineInfo[] = []
+    for await (const [, rec] of range<PipelineRec>(this.db, 'pl')) out.push(await this.info(rec))
+    return out
+  }
+
+  async inspect (name: string): Promise<M.PipelineInfo> {
+    return await this.info(await this.rec(name))
+  }
+
+  async setState (name: string, state: 'running' | 'stopped'): Promise<M.PipelineInfo> {
+    if (state !== 'running' && state !== 'stopped') {
+      throw invalidArgument(`a pipeline is 'running' or 'stopped', not ${JSON.stringify(state)}`)
+    }
+    return await this.core.lock(async () => {
+      const rec = await this.rec(name)
+      rec.state = state
+      await writeBatch(this.db, [{ type: 'put', key: k('pl', name), value: rec }])
+      return await this.info(rec)
+    })
+  }
+
+  /** Drops the pipeline, its versions and jobs; the output repo too unless `keepRepo`. */
+  async delete (
+    name: string, opts: { keepRepo?: boolean }, dropRepo: (ops: BatchOp[]) => Promise<void>
+  ): Promise<void> {
+    await this.core.lock(async () => {
+      const rec = await this.rec(name)
+      const ops: BatchOp[] = [{ type: 'del', key: k('pl', name) }]
+      for (const i of rec.inputs) ops.push({ type: 'del', key: k('pin', i.repo, i.branch, name) })
+      for await (const [key] of range(this.db, k('pv', name))) ops.push({ type: 'del', key })
+      for await (const [key] of range(this.db, k('jq', name))) {
+        const id = lastPart(key)
+        const j = await this.db.get(k('jb', id)) as M.JobInfo | undefined
+        ops.push({ type: 'del', key }, { type: 'del', key: k('jb', id) })
+        if (j !== undefined) ops.push({ type: 'del', key: k('jt', j.created, id) })
+      }
+      if (opts.keepRepo === true) {
+        const repo = await this.db.get(k('repo', name)) as RepoRec | undefined
+        if (repo !== undefined) {
+          const { pipeline: _p, ...plain } = repo
+          ops.push({ type: 'put', key: k('repo', name), value: plain })
+        }
+      } else {
+        await dropRepo(ops)
+      }
+      await writeBatch(this.db, ops)
+      this.changed(name)
+    })
+  }
+
+  async job (id: string): Promise<M.JobInfo> {
+    if (typeof id !== 'string' || !JOB_ID.test(id)) {
+      throw invalidArgument(`bad job id ${JSON.stringify(id)?.slice(0, 40)}; ` +
+        'expected 32 hex digits (see `pfs job list`)')
+    }
+    const j = await this.db.get(k('jb', id)) as M.JobInfo | undefined
+    if (j === undefined) throw notFound('job', id, 'see `pfs job list`')
+    return j
+  }
+
+  async listJobs (opts: { pipeline?: string, commitSet?: string } & M.PageOptions): Promise<M.Page<M.JobInfo>> {
+    const limit = Math.min(Math.max(1, opts.limit ?? 1000), 10_000)
+    if (opts.pipeline !== undefined) await this.rec(opts.pipeline)
+    const prefix = opts.pipeline !== undefined ? k('jq', opts.pipeline) : 'jt'
+    const entries: M.JobInfo[] = []
+    let skipping = opts.after !== undefined
+    let next: string | undefined
+    // Newest first: the index keeps them oldest first, so read in reverse.
+    for await (const [key] of range(this.db, prefix, { reverse: true })) {
+      const id = lastPart(key)
+      if (skipping) {
+        if (id === opts.after) skipping = false
+        continue
+      }
+      const j = await this.db.get(k('jb', id)) as M.JobInfo | undefined
+      if (j === undefined || (opts.commitSet !== undefined && j.commitSet !== opts.commitSet)) continue
+      if (entries.length === limit) { next = entries[entries.length - 1]!.id; break }
+      entries.push(j)
+    }
+    return next === undefined ? { entries } : { entries, next }
+  }
+
+  async updateJob (id: string, u: M.JobUpdate): Promise<M.JobInfo> {
+    if (u === null || typeof u !== 'object') throw invalidArgument('updateJob() takes an object of changes')
+    return await this.core.lock(async () => {
+      const j = await this.job(id)
+      if (u.state !== undefined && u.state !== j.state) {
+        if (!(u.state in NEXT)) throw invalidArgument(`unknown job state ${JSON.stringify(u.state)}`)
+        if (!NEXT[j.state].has(u.state)) {
+          throw conflict(`job ${id} is ${j.state}${TERMINAL.has(j.state) ? ' (finished)' : ''}; ` +
+            `it cannot become ${u.state}`, { job: id, state: j.state })
+        }
+        j.state = u.state
+      }
+      if (u.reason !== undefined) j.reason = String(u.reason)
+      for (const f of ['started', 'finished'] as const) {
+        const v = u[f]
+        if (v === undefined) continue
+        if (!Number.isSafeInteger(v) || v < 0) throw invalidArgument(`job ${f} must be a time in ms, not ${String(v)}`)
+        j[f] = v
+      }
+      if (u.output !== undefined) j.output = String(u.output)
+      if (u.stats !== undefined) {
+        for (const [key, v] of Object.entries(u.stats)) {
+          if (!(key in EMPTY_STATS) && key !== 'firstDatumMs') throw invalidArgument(`unknown job stat '${key}'`)
+          if (!Number.isFinite(v) || (v as number) < 0) throw invalidArgument(`job stat ${key} must be a count`)
+          ;(j.stats as unknown as Record<string, number>)[key] = v as number
+        }
+      }
+      await writeBatch(this.db, [{ type: 'put', key: k('jb', id), value: j }])
+      return j
+    })
+  }
+}
+
+function checkDef (def: M.PipelineDef): void {
+  if (def === null || typeof def !== 'object') throw invalidArgument('createPipeline() takes a pipeline definition')
+  checkRefName('repo', def.name)
+  checkRefName('branch', def.outputBranch)
+  if (typeof def.hash !== 'string' || def.hash === '') {
+    throw invalidArgument(`pipeline ${def.name}: a version hash is required`)
+  }
+  if (!Array.isArray(def.inputs)) throw invalidArgument(`pipeline ${def.name}: inputs must be a list of repo branches`)
+  for (const i of def.inputs) {
+    checkRefName('repo', i?.repo)
+    checkRefName('branch', i?.branch)
+  }
+}
