@@ -1,0 +1,101 @@
+/**
+ * The local backend: each datum is a bubblewrap sandbox. Its root is an empty read-only
+ * tmpfs with the host's /usr and /etc read-only; `/pfs/<input>/<path>` are read-only binds
+ * of the datum's entries in a pfs mount (`<mount>/<repo>/.commits/<commit>/<path>`), so
+ * nothing is copied and big files stream; `/pfs/out` is the datum's output folder; `/tmp`
+ * is private; there is no network unless the spec asks. Every namespace is unshared, so
+ * killing the sandbox (timeout, stop, runner exit) ends its whole process tree.
+ */
+import { spawn } from 'node:child_process'
+import { createInterface } from 'node:readline'
+import path from 'node:path'
+import { invalidArgument } from '../store/index.js'
+import type { Backend, DatumResult, DatumRun } from './backend.js'
+import { makeCgroup } from './cgroup.js'
+
+export interface LocalOptions {
+  /** Where a pfs mount of the store is: `<mount>/<repo>/.commits/<commit>/` is read. */
+  mount: string
+  /** The bubblewrap binary (default `bwrap` on PATH). */
+  bwrap?: string
+}
+
+/** Host folders the sandbox sees read-only, and the links a Debian root has. */
+const SYSTEM = ['--ro-bind', '/usr', '/usr', '--ro-bind', '/etc', '/etc',
+  '--symlink', 'usr/bin', '/bin', '--symlink', 'usr/sbin', '/sbin',
+  '--symlink', 'usr/lib', '/lib', '--symlink', 'usr/lib64', '/lib64']
+
+export class LocalBackend implements Backend {
+  readonly name = 'local'
+  constructor (private readonly opts: LocalOptions) {}
+
+  /** The bwrap arguments of a datum (exported for the sandbox's own start-cost benchmark). */
+  args (d: DatumRun): string[] {
+    const a = ['--tmpfs', '/', ...SYSTEM, '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp',
+      '--unshare-all', '--die-with-parent', '--new-session']
+    if (d.network) a.push('--share-net', '--ro-bind-try', '/run/systemd/resolve', '/run/systemd/resolve')
+    const names = [...new Set(d.inputs.map(i => i.name))]
+    for (const name of names) {
+      if (name === 'out' || name.includes('/')) throw invalidArgument(`an input cannot be named '${name}'`)
+      a.push('--tmpfs', `/pfs/${name}`)
+    }
+    for (const i of d.inputs) {
+      const src = path.join(this.opts.mount, i.repo, '.commits', i.commit, i.path)
+      a.push('--ro-bind', src, i.path === '' ? `/pfs/${i.name}` : path.posix.join('/pfs', i.name, i.path))
+    }
+    for (const name of names) a.push('--remount-ro', `/pfs/${name}`)
+    a.push('--bind', d.outDir, '/pfs/out', '--remount-ro', '/', '--chdir', d.workingDir ?? '/pfs')
+    a.push('--clearenv', '--setenv', 'PATH', '/usr/local/bin:/usr/bin:/bin', '--setenv', 'HOME', '/tmp',
+      '--setenv', 'TMPDIR', '/tmp')
+    for (const [k, v] of Object.entries(d.env)) a.push('--setenv', k, v)
+    return [...a, '--', ...d.cmd]
+  }
+
+  async run (d: DatumRun, signal?: AbortSignal): Promise<DatumResult> {
+    const started = Date.now()
+    const cg = await makeCgroup(`${d.job.slice(0, 12)}-${d.datum.slice(0, 12)}-${process.pid}`, d.resources)
+    const warnings = [...cg.warnings]
+    if (d.resources.gpu !== undefined) {
+      warnings.push(`gpu ${d.resources.gpu.type} × ${d.resources.gpu.number} recorded; the local backend has no GPUs`)
+    }
+    const bwrap = this.opts.bwrap ?? 'bwrap'
+    // The first process joins the cgroup, then becomes bwrap: nothing it starts escapes.
+    const join = 'for f in $PFS_CGROUP_PROCS; do echo $$ > "$f" || exit 125; done; exec "$@"'
+    const child = spawn('/bin/sh', ['-c', join, 'sh', bwrap, ...this.args(d)], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', PFS_CGROUP_PROCS: cg.cgroup?.procs.join(' ') ?? '' }
+    })
+    let timedOut = false
+    let stopped = false
+    const kill = (): void => { child.kill('SIGKILL') }
+    const timer = d.timeoutMs !== undefined ? setTimeout(() => { timedOut = true; kill() }, d.timeoutMs) : undefined
+    const onAbort = (): void => { stopped = true; kill() }
+    signal?.addEventListener('abort', onAbort)
+    if (signal?.aborted === true) onAbort()
+    const lines = (stream: 'stdout' | 'stderr', from: NodeJS.ReadableStream): Promise<void> => new Promise(resolve => {
+      const rl = createInterface({ input: from, crlfDelay: Infinity })
+      rl.on('line', l => { d.onLog(stream, l) })
+      rl.on('close', resolve)
+    })
+    child.stdin.on('error', () => {}) // a command that does not read its stdin may exit first
+    child.stdin.end(d.stdin)
+    const [[code, sig]] = await Promise.all([
+      new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
+        child.on('error', reject)
+        child.on('exit', (c, s) => resolve([c, s]))
+      }),
+      lines('stdout', child.stdout),
+      lines('stderr', child.stderr)
+    ]).finally(() => {
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', onAbort)
+    })
+    let outOfMemory = false
+    if (cg.cgroup !== undefined) {
+      // The kernel's OOM killer ends the process with SIGKILL; bwrap reports it as 137.
+      if (sig === 'SIGKILL' || code === 137) outOfMemory = !timedOut && !stopped && await cg.cgroup.outOfMemory()
+      await cg.cgroup.remove()
+    }
+    return { exitCode: code, signal: sig, timedOut, outOfMemory, stopped, ms: Date.now() - started, warnings }
+  }
+}
