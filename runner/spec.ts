@@ -8,6 +8,7 @@
  * (with a "did you mean" when a known field is close); Pachyderm fields pfs does not have
  * say so by name.
  */
+import { createHash } from 'node:crypto'
 import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
 import { checkRefName, invalidArgument } from '../store/index.js'
@@ -326,7 +327,7 @@ export function parseSpec (text: string, source: string): PipelineSpec {
 }
 
 /** Checks an already parsed spec (a stored one, or one built in code). */
-function checkSpec (raw: unknown, source: string): PipelineSpec {
+export function checkSpec (raw: unknown, source: string): PipelineSpec {
   const norm = normalize(raw)
   const r = schema.safeParse(norm)
   const list = r.success ? [] : problems(norm, r.error)
@@ -350,4 +351,63 @@ export function specJsonSchema (): Record<string, unknown> {
     title: 'pfs pipeline spec',
     ...z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' })
   }
+}
+
+/** Milliseconds of a duration such as "1h30m" or "45s". */
+export function durationMs (d: string | undefined): number | undefined {
+  if (d === undefined) return undefined
+  let ms = 0
+  for (const m of d.matchAll(/(\d+(?:\.\d+)?)(ms|h|m|s)/g)) {
+    ms += Number(m[1]) * ({ h: 3_600_000, m: 60_000, s: 1000, ms: 1 } as Record<string, number>)[m[2]!]!
+  }
+  return ms
+}
+
+/** Bytes of a quantity such as "512Mi", "1.5G" or 1048576. */
+export function quantityBytes (q: string | number | undefined): number | undefined {
+  if (q === undefined) return undefined
+  if (typeof q === 'number') return q
+  const m = /^(\d+(?:\.\d+)?)([KMGTPE]i?|k|m)?$/.exec(q)
+  if (m === null) return undefined
+  const unit = m[2] ?? ''
+  const pow = 'KMGTPE'.indexOf(unit[0]?.toUpperCase() ?? '') + 1
+  const base = unit.endsWith('i') ? 1024 : 1000
+  return Math.round(Number(m[1]) * (unit === 'm' ? 0.001 : base ** pow))
+}
+
+/** Every pfs (and cron) input: its name, repo and branch, in spec order. */
+export function pfsInputs (input: Input): Array<{ name: string, repo: string, branch: string }> {
+  if ('pfs' in input) return [{ name: input.pfs.name, repo: input.pfs.repo, branch: input.pfs.branch }]
+  if ('cron' in input) return [{ name: input.cron.name, repo: input.cron.repo ?? input.cron.name, branch: 'master' }]
+  return (Object.values(input)[0] as Input[]).flatMap(pfsInputs)
+}
+
+/**
+ * What the store keeps of a spec: the spec itself, the branches that trigger it, and the
+ * hash of what makes a new version (everything but parallelism, resources and the text
+ * around the work: a new description or more workers reuse every datum).
+ */
+export function pipelineDef (spec: PipelineSpec): {
+  name: string, description: string, spec: PipelineSpec, hash: string,
+  inputs: Array<{ repo: string, branch: string }>, outputBranch: string
+} {
+  const { transform, input, salt } = spec
+  const hash = createHash('sha256').update(JSON.stringify(sortKeys({ transform, input, salt: salt ?? '' })))
+    .digest('hex')
+  const seen = new Set<string>()
+  const inputs = pfsInputs(input).map(i => ({ repo: i.repo, branch: i.branch })).filter(i => {
+    const key = `${i.repo}@${i.branch}`
+    if (seen.has(key)) return false
+    seen.add(key)
+    return true
+  })
+  return {
+    name: spec.pipeline.name, description: spec.description, spec, hash, inputs, outputBranch: spec.output_branch
+  }
+}
+
+function sortKeys (v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortKeys)
+  if (v === null || typeof v !== 'object') return v
+  return Object.fromEntries(Object.keys(v).sort().map(key => [key, sortKeys((v as Record<string, unknown>)[key])]))
 }

@@ -90,3 +90,29 @@ export interface JobUpdate {
   output?: string
   stats?: Partial<JobStats>
 }
+
+export type DatumState = 'success' | 'failed' | 'recovered' | 'skipped'
+
+/** A datum as a job left it: what it saw, how it ended, and where its output is. */
+export interface DatumRecord {
+  /** Hex SHA-256 of its input names and paths. */
+  id: string
+  /** Its id plus input content hashes and the pipeline version: equal keys, equal work. */
+  key: string
+  job: string
+  state: DatumState
+  inputs: Array<{ name: string, repo: string, commit: string, path: string }>
+  /** The output files it wrote, as paths in the output repo. */
+  outputs: string[]
+  /** The output commit its files were written to (reused from there when skipped). */
+  commit: string | null
+  tries: number
+  /** Why it failed, in a line (exit code, signal, timeout, out of memory). */
+  reason: string
+  exitCode: number | null
+  /** Milliseconds preparing (inputs, sandbox), running and uploading. */
+  ms: { prepare: number, run: number, upload: number }
+  bytesIn: number
+  bytesOut: number
+  finished: number
+}

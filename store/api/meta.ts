@@ -13,7 +13,7 @@
  * `master@{2026-11-20T10:00}`).
  */
 import type { ProgressOptions } from './progress.js'
-import type { JobInfo, JobUpdate, PipelineDef, PipelineInfo } from './jobs.js'
+import type { DatumRecord, JobInfo, JobUpdate, PipelineDef, PipelineInfo } from './jobs.js'
 
 export type EntryKind = 'file' | 'dir' | 'symlink'
 
@@ -309,6 +309,15 @@ export interface MetaApi {
   inspectJob (id: string): Promise<JobInfo>
   /** The runner's changes to a job: its state, times, output commit and counts. */
   updateJob (id: string, update: JobUpdate): Promise<JobInfo>
+  /**
+   * Records datums of a running job: each becomes its pipeline's current state for that
+   * datum id, and a success enters the run cache under its key.
+   */
+  putDatums (job: string, datums: DatumRecord[]): Promise<void>
+  /** The datums of a job (as it left them), or the pipeline's current datums, by id. */
+  listDatums (pipeline: string, opts?: { job?: string } & PageOptions): Promise<Page<DatumRecord>>
+  /** For each key, the datum that succeeded with it in any job of the pipeline, or null. */
+  cachedDatums (pipeline: string, keys: string[]): Promise<Array<DatumRecord | null>>
 
   du (opts?: { repo?: string }): Promise<DuReport>
   gc (opts?: { dryRun?: boolean } & ProgressOptions): Promise<GcReport>
@@ -327,7 +336,7 @@ export const META_METHODS = [
   'stat', 'list', 'walk', 'readPlan', 'diff',
   'missing', 'modify', 'stage', 'dropStage',
   'createPipeline', 'listPipelines', 'inspectPipeline', 'deletePipeline', 'setPipelineState',
-  'listJobs', 'inspectJob', 'updateJob',
+  'listJobs', 'inspectJob', 'updateJob', 'putDatums', 'listDatums', 'cachedDatums',
   'du', 'gc', 'fsck', 'rebuildIndex'
 ] as const satisfies ReadonlyArray<Exclude<keyof MetaApi, 'close'>>
 

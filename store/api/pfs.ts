@@ -20,6 +20,8 @@ export interface PutOptions extends ProgressOptions {
   mtime?: number
   /** Leave the write session open (as `pfs start` + put would). */
   keepOpen?: boolean
+  /** The running job writing its pipeline's output repo. */
+  job?: string
 }
 
 export interface ReadOptions {
@@ -52,7 +54,7 @@ export interface Pfs extends MetaApi {
   putLocal (repo: string, branch: string, path: string, localPath: string, opts?: PutOptions): Promise<ModifyResult>
   /** Applies metadata-only ops (rm, cp, mkdir...) as one change. */
   apply (
-    repo: string, branch: string, ops: WriteOp[], opts?: { message?: string, keepOpen?: boolean }
+    repo: string, branch: string, ops: WriteOp[], opts?: { message?: string, keepOpen?: boolean, job?: string }
   ): Promise<ModifyResult>
 
   openFile (repo: string, rev: string, path: string): Promise<OpenFile>

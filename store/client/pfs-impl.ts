@@ -57,7 +57,9 @@ class PfsImpl implements Pfs {
     }
     tick({ phase: 'put', done: 1, total: 1, bytes }, true)
     const op: WriteOp = { op: 'put', path, chunks, mode: opts.mode, mtime: opts.mtime }
-    return await this.meta.modify(repo, branch, [op], { message: opts.message, objects, keepOpen: opts.keepOpen })
+    return await this.meta.modify(repo, branch, [op], {
+      message: opts.message, objects, keepOpen: opts.keepOpen, job: opts.job
+    })
   }
 
   async putLocal (
@@ -80,7 +82,7 @@ class PfsImpl implements Pfs {
   }
 
   async apply (
-    repo: string, branch: string, ops: WriteOp[], opts: { message?: string, keepOpen?: boolean } = {}
+    repo: string, branch: string, ops: WriteOp[], opts: { message?: string, keepOpen?: boolean, job?: string } = {}
   ): Promise<ModifyResult> {
     return await this.meta.modify(repo, branch, ops, opts)
   }

@@ -95,7 +95,7 @@ class TreePut {
     const objects = await this.writer.takeObjects()
     const ops: WriteOp[] = this.stageId === undefined ? this.ops : [{ op: 'merge', stage: this.stageId }, ...this.ops]
     const result = await this.s.meta.modify(this.repo, this.branch, ops, {
-      objects, message: this.opts.message, keepOpen: this.opts.keepOpen
+      objects, message: this.opts.message, keepOpen: this.opts.keepOpen, job: this.opts.job
     })
     this.progress(true)
     return result

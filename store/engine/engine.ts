@@ -315,6 +315,18 @@ export class Engine implements M.MetaApi {
     return await this.pipelines.updateJob(id, update)
   }
 
+  async putDatums (job: string, datums: M.DatumRecord[]): Promise<void> {
+    await this.pipelines.putDatums(job, datums)
+  }
+
+  async listDatums (pipeline: string, opts?: { job?: string } & M.PageOptions): Promise<M.Page<M.DatumRecord>> {
+    return await this.pipelines.listDatums(pipeline, opts ?? {})
+  }
+
+  async cachedDatums (pipeline: string, keys: string[]): Promise<Array<M.DatumRecord | null>> {
+    return await this.pipelines.cachedDatums(pipeline, keys)
+  }
+
   // ---- branches ----
   async createBranch (repo: string, name: string, opts: { from?: string } = {}): Promise<M.BranchInfo> {
     checkRefName('branch', name)

@@ -12,7 +12,7 @@ import type * as M from '../api/meta.js'
 import { checkRefName } from '../api/names.js'
 import { conflict, exists, invalidArgument, notFound, readOnly } from '../api/errors.js'
 import {
-  type BatchOp, type BranchRec, type CommitRec, type RepoRec, k, lastPart, range, writeBatch
+  type BatchOp, type BranchRec, type CommitRec, type RepoRec, getMany, k, lastPart, range, writeBatch
 } from './index-db.js'
 import { repoRec } from './records.js'
 import { journal } from './journal.js'
@@ -214,11 +214,14 @@ export class Pipelines {
       const rec = await this.rec(name)
       const ops: BatchOp[] = [{ type: 'del', key: k('pl', name) }]
       for (const i of rec.inputs) ops.push({ type: 'del', key: k('pin', i.repo, i.branch, name) })
-      for await (const [key] of range(this.db, k('pv', name))) ops.push({ type: 'del', key })
+      for (const p of ['pv', 'dt', 'rc']) {
+        for await (const [key] of range(this.db, k(p, name))) ops.push({ type: 'del', key })
+      }
       for await (const [key] of range(this.db, k('jq', name))) {
         const id = lastPart(key)
         const j = await this.db.get(k('jb', id)) as M.JobInfo | undefined
         ops.push({ type: 'del', key }, { type: 'del', key: k('jb', id) })
+        for await (const [dk] of range(this.db, k('jd', id))) ops.push({ type: 'del', key: dk })
         if (j !== undefined) ops.push({ type: 'del', key: k('jt', j.created, id) })
       }
       if (opts.keepRepo === true) {
@@ -267,6 +270,52 @@ export class Pipelines {
     return next === undefined ? { entries } : { entries, next }
   }
 
+  async putDatums (job: string, datums: M.DatumRecord[]): Promise<void> {
+    if (!Array.isArray(datums)) throw invalidArgument('putDatums() takes a list of datum records')
+    for (const d of datums) checkDatum(d, job)
+    await this.core.lock(async () => {
+      const j = await this.job(job)
+      if (j.state !== 'running') throw conflict(`job ${job} is ${j.state}; only a running job records datums`, { job })
+      const ops: BatchOp[] = []
+      for (const d of datums) {
+        ops.push(
+          { type: 'put', key: k('dt', j.pipeline, d.id), value: d },
+          { type: 'put', key: k('jd', job, d.id), value: d }
+        )
+        if (d.state === 'success' || d.state === 'recovered') {
+          ops.push({ type: 'put', key: k('rc', j.pipeline, d.key), value: d })
+        }
+      }
+      await writeBatch(this.db, ops)
+    })
+  }
+
+  async listDatums (pipeline: string, opts: { job?: string } & M.PageOptions): Promise<M.Page<M.DatumRecord>> {
+    await this.rec(pipeline)
+    const limit = Math.min(Math.max(1, Number(opts.limit ?? 10_000) || 10_000), 100_000)
+    let prefix = k('dt', pipeline)
+    if (opts.job !== undefined) {
+      const j = await this.job(opts.job)
+      if (j.pipeline !== pipeline) {
+        throw invalidArgument(`job ${opts.job} is a job of pipeline ${j.pipeline}, not ${pipeline}`)
+      }
+      prefix = k('jd', opts.job)
+    }
+    const after = typeof opts.after === 'string' ? `${prefix}\x00${opts.after}` : undefined
+    const entries: M.DatumRecord[] = []
+    for await (const [, d] of range<M.DatumRecord>(this.db, prefix, { after, limit: limit + 1 })) entries.push(d)
+    if (entries.length <= limit) return { entries }
+    entries.pop()
+    return { entries, next: entries[entries.length - 1]!.id }
+  }
+
+  async cachedDatums (pipeline: string, keys: string[]): Promise<Array<M.DatumRecord | null>> {
+    if (!Array.isArray(keys)) throw invalidArgument('cachedDatums() takes a list of datum keys')
+    await this.rec(pipeline)
+    const recs = await getMany<M.DatumRecord>(this.db, keys.map(key => k('rc', pipeline, String(key))))
+    return recs.map(r => r ?? null)
+  }
+
   async updateJob (id: string, u: M.JobUpdate): Promise<M.JobInfo> {
     if (u === null || typeof u !== 'object') throw invalidArgument('updateJob() takes an object of changes')
     return await this.core.lock(async () => {
@@ -298,6 +347,24 @@ export class Pipelines {
       return j
     })
   }
+}
+
+const DATUM_STATES: ReadonlySet<string> = new Set(['success', 'failed', 'recovered', 'skipped'])
+const HEX64 = /^[0-9a-f]{64}$/
+
+function checkDatum (d: M.DatumRecord, job: string): void {
+  if (d === null || typeof d !== 'object') throw invalidArgument('a datum record is an object')
+  if (typeof d.id !== 'string' || !HEX64.test(d.id) || typeof d.key !== 'string' || !HEX64.test(d.key)) {
+    throw invalidArgument('a datum record needs its id and key (64 hex digits each)')
+  }
+  if (!DATUM_STATES.has(d.state)) {
+    throw invalidArgument(`datum ${d.id.slice(0, 12)}: unknown state ${JSON.stringify(d.state)}`)
+  }
+  if (!Array.isArray(d.outputs) || !d.outputs.every(p => typeof p === 'string')) {
+    throw invalidArgument(`datum ${d.id.slice(0, 12)}: outputs must be a list of paths`)
+  }
+  if (!Array.isArray(d.inputs)) throw invalidArgument(`datum ${d.id.slice(0, 12)}: inputs must be a list`)
+  if (d.job !== job) throw invalidArgument(`datum ${d.id.slice(0, 12)} names job ${String(d.job)}, not ${job}`)
 }
 
 function checkDef (def: M.PipelineDef): void {

@@ -1,0 +1,167 @@
+/**
+ * Jobs end to end: a real `pfs mount` serves the store, datums run in real bubblewrap
+ * sandboxes that read their inputs through that mount, and outputs become commits with
+ * provenance. Incremental runs are proved by the job's own counts of datums run and
+ * skipped, and by the outputs that change (or do not).
+ */
+import t, { type Test } from 'tap'
+import type { Pfs } from '../store/api/pfs.js'
+import { openPfs } from '../store/open.js'
+import { LocalBackend } from '../runner/local.js'
+import { runQueued } from '../runner/jobs.js'
+import { parseSpec, pipelineDef } from '../runner/spec.js'
+import { mountPfs } from './helpers/mount.js'
+
+async function setup (t: Test): Promise<{ pfs: Pfs, backend: LocalBackend }> {
+  const m = await mountPfs(t)
+  const pfs = await openPfs({ store: m.store })
+  t.teardown(() => pfs.close())
+  t.equal(pfs.mode, 'remote', 'the test talks to the mount\'s server')
+  return { pfs, backend: new LocalBackend({ mount: m.dir }) }
+}
+
+const create = async (pfs: Pfs, yaml: string, opts: { update?: boolean, reprocess?: boolean } = {}): Promise<void> => {
+  await pfs.createPipeline(pipelineDef(parseSpec(yaml, 'spec.yaml')), opts)
+}
+
+const UPPER = `
+pipeline: {name: upper}
+input: {pfs: {repo: words, glob: "/*"}}
+transform:
+  cmd: [sh]
+  stdin:
+    - 'for f in /pfs/words/*; do tr a-z A-Z < "$f" > /pfs/out/$(basename "$f"); done'
+`
+
+t.test('a pipeline runs each datum once, reuses what it ran before, and records provenance', async t => {
+  const { pfs, backend } = await setup(t)
+  await pfs.createRepo('words')
+  await pfs.startCommit('words', 'master')
+  for (let i = 0; i < 5; i++) await pfs.putFile('words', 'master', `w${i}.txt`, Buffer.from(`word ${i}\n`))
+  const c1 = await pfs.finishCommit('words', 'master')
+  await create(pfs, UPPER)
+  const [first] = await runQueued(pfs, { backend })
+  t.equal(first!.state, 'success', first!.reason)
+  t.match(first!.stats, { datums: 5, processed: 5, skipped: 0, failed: 0 })
+  t.equal((await pfs.readAll('upper', 'master', 'w3.txt')).toString(), 'WORD 3\n', 'the output commit has the results')
+  const out = await pfs.inspectCommit('upper', 'master')
+  t.equal(out.origin, 'pipeline')
+  t.same(out.provenance.inputs, [{ repo: 'words', branch: 'master', commit: c1.id }], 'provenance names the input commit')
+  t.match(out.provenance, { pipeline: { name: 'upper', version: 1 }, job: first!.id })
+
+  // Change one file, add one, delete one: only the changed and added datums run.
+  await pfs.startCommit('words', 'master')
+  await pfs.putFile('words', 'master', 'w1.txt', Buffer.from('changed\n'))
+  await pfs.putFile('words', 'master', 'w9.txt', Buffer.from('new\n'))
+  await pfs.apply('words', 'master', [{ op: 'delete', path: 'w4.txt' }])
+  await pfs.finishCommit('words', 'master')
+  const [second] = await runQueued(pfs, { backend })
+  t.match(second!.stats, { datums: 5, processed: 2, skipped: 3 }, 'exactly the changed and the added datum ran')
+  const files = (await pfs.list('upper', 'master', '')).entries.map(e => e.name)
+  t.same(files, ['w0.txt', 'w1.txt', 'w2.txt', 'w3.txt', 'w9.txt'], 'the deleted datum\'s output is gone')
+  t.equal((await pfs.readAll('upper', 'master', 'w1.txt')).toString(), 'CHANGED\n')
+
+  // Revert w1: its old key succeeded before, so nothing runs.
+  await pfs.putFile('words', 'master', 'w1.txt', Buffer.from('word 1\n'))
+  const [third] = await runQueued(pfs, { backend })
+  t.match(third!.stats, { processed: 0, skipped: 5 }, 'a reverted datum is not run again')
+  t.equal((await pfs.readAll('upper', 'master', 'w1.txt')).toString(), 'WORD 1\n', 'its old output is back')
+
+  const listed = (await pfs.listDatums('upper', { job: third!.id })).entries
+  t.equal(listed.length, 5)
+  t.ok(listed.every(d => d.state === 'skipped'))
+})
+
+t.test('failures: retries, err_cmd, accepted codes, timeouts, collisions', async t => {
+  const { pfs, backend } = await setup(t)
+  await pfs.createRepo('in')
+  await pfs.startCommit('in', 'master')
+  await pfs.putFile('in', 'master', 'a', Buffer.from('a'))
+  await pfs.putFile('in', 'master', 'b', Buffer.from('b'))
+  await pfs.finishCommit('in', 'master')
+  await create(pfs, `
+pipeline: {name: flaky}
+input: {pfs: {repo: in, glob: "/*"}}
+transform: {cmd: [sh, -c, 'echo trying >&2; test "$(basename $in)" = a || exit 7; echo ok > /pfs/out/$(basename $in)']}
+datum_tries: 2
+`)
+  const [job] = await runQueued(pfs, { backend })
+  t.equal(job!.state, 'failure')
+  t.match(job!.reason, /datum [0-9a-f]{12} \(in:\/b\) failed: exit code 7; last output: stderr: trying/)
+  const failed = (await pfs.listDatums('flaky', { job: job!.id })).entries.find(d => d.state === 'failed')!
+  t.equal(failed.tries, 2, 'datum_tries is the total number of attempts')
+  t.equal((await pfs.inspectBranch('flaky', 'master')).head, null, 'a failed job does not move the output branch')
+  t.equal((await pfs.inspectCommit('flaky', job!.output!)).failed, true, 'its commit is kept, marked failed')
+
+  await create(pfs, `
+pipeline: {name: flaky}
+input: {pfs: {repo: in, glob: "/*"}}
+transform:
+  cmd: [sh, -c, 'test "$(basename $in)" = a || exit 7; echo ok > /pfs/out/$(basename $in)']
+  accept_return_code: [7]
+`, { update: true })
+  const [accepted] = await runQueued(pfs, { backend })
+  t.equal(accepted!.state, 'success', 'accept_return_code takes 7 as success')
+
+  await create(pfs, `
+pipeline: {name: slow}
+input: {pfs: {repo: in, glob: "/*"}}
+transform: {cmd: [sh, -c, 'sleep 30'], err_cmd: [sh, -c, 'exit 0']}
+datum_timeout: 300ms
+datum_tries: 1
+`)
+  const [slow] = await runQueued(pfs, { backend })
+  t.equal(slow!.state, 'success', 'err_cmd recovered the timed-out datums')
+  t.match(slow!.stats, { recovered: 2, processed: 0 })
+  const rec = (await pfs.listDatums('slow', { job: slow!.id })).entries[0]!
+  t.match(rec.reason, /recovered by err_cmd after: timed out after/)
+
+  await create(pfs, `
+pipeline: {name: clash}
+input: {pfs: {repo: in, glob: "/*"}}
+transform: {cmd: [sh, -c, 'echo x > /pfs/out/same']}
+`)
+  const [clash] = await runQueued(pfs, { backend })
+  t.equal(clash!.state, 'failure')
+  t.match(clash!.reason, /datums [0-9a-f]{12} and [0-9a-f]{12} both wrote same/)
+})
+
+t.test('a three-stage DAG shares one commit set and its provenance leads back to the input', async t => {
+  const { pfs, backend } = await setup(t)
+  await pfs.createRepo('raw')
+  await create(pfs, `
+pipeline: {name: prep}
+input: {pfs: {repo: raw, glob: "/*"}}
+transform: {cmd: [sh, -c, 'wc -c < $raw > /pfs/out/$(basename $raw).len']}
+`)
+  await create(pfs, `
+pipeline: {name: train}
+input: {pfs: {repo: prep, glob: "/"}}
+transform: {cmd: [sh, -c, 'cat /pfs/prep/*.len | awk "{s+=\\$1} END {print s}" > /pfs/out/model']}
+`)
+  await create(pfs, `
+pipeline: {name: score}
+input:
+  cross:
+    - pfs: {repo: train, glob: "/"}
+    - pfs: {repo: raw, glob: "/*"}
+transform: {cmd: [python3, -c, 'import os; m=int(open("/pfs/train/model").read()); n=os.path.basename(os.environ["raw"]); open("/pfs/out/"+n, "w").write(str(m))']}
+`)
+  await runQueued(pfs, { backend })
+  await pfs.startCommit('raw', 'master')
+  await pfs.putFile('raw', 'master', 'x', Buffer.from('12345'))
+  await pfs.putFile('raw', 'master', 'y', Buffer.from('123'))
+  const input = await pfs.finishCommit('raw', 'master')
+  const jobs = await runQueued(pfs, { backend })
+  t.ok(jobs.every(j => j.state === 'success'), jobs.map(j => `${j.pipeline}: ${j.state} ${j.reason}`).join('; '))
+  t.equal((await pfs.readAll('train', 'master', 'model')).toString().trim(), '8')
+  t.equal((await pfs.readAll('score', 'master', 'y')).toString(), '8')
+  const set = (await pfs.listJobs({ commitSet: input.id })).entries.map(j => j.pipeline).sort()
+  // score runs twice: once for raw's commit, once for train's output of it.
+  t.same(set, ['prep', 'score', 'score', 'train'], 'every downstream job of the commit shares its commit set')
+  const score = await pfs.inspectCommit('score', 'master')
+  const trainCommit = score.provenance.inputs.find(i => i.repo === 'train')!.commit
+  const prepCommit = (await pfs.inspectCommit('train', trainCommit)).provenance.inputs[0]!.commit
+  const rawCommit = (await pfs.inspectCommit('prep', prepCommit)).provenance.inputs[0]!.commit
+  t.equal(rawCommit, input.id, 'score -> train -> prep -> the raw commit')
+})
