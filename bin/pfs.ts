@@ -37,10 +37,12 @@ import mount from './commands/mount.js'
 import unmount from './commands/unmount.js'
 import pipeline from './commands/pipeline.js'
 import datum from './commands/datum.js'
+import job from './commands/job.js'
+import wait from './commands/wait.js'
 
 const COMMANDS: AnyCommand[] = [
   repo, branch, start, commit, abort, put, get, cat, ls, rm, cp, log, diff, inspect, du, gc, fsck, serve, mount,
-  unmount, pipeline, datum
+  unmount, pipeline, job, datum, wait
 ]
 
 const ABOUT = 'A version-controlled file system for data. Addresses are repo@rev:path, e.g. images@master~2:cats/1.png.'

@@ -20,7 +20,7 @@ import type { Backend, DatumResult, DatumRun } from './backend.js'
 import { type Datum, datumKey, enumerate } from './datums.js'
 import { type PipelineSpec, checkSpec, durationMs, pfsInputs, quantityBytes } from './spec.js'
 
-type RunnerEvent =
+export type RunnerEvent =
   | { kind: 'job', job: JobInfo }
   | { kind: 'datum', job: string, datum: string, state: DatumRecord['state'], done: number, total: number }
   | { kind: 'log', job: string, datum: string, stream: 'stdout' | 'stderr', line: string, paths: string[] }
@@ -40,8 +40,7 @@ export async function runQueued (pfs: Pfs, opts: RunOptions): Promise<JobInfo[]>
   const done: JobInfo[] = []
   for (;;) {
     if (opts.signal?.aborted === true) return done
-    const queued = (await pfs.listJobs({ limit: 10_000 })).entries
-      .filter(j => j.state === 'queued' || j.state === 'running')
+    const queued = (await pfs.listJobs({ waiting: true, limit: 10_000 })).entries
     if (queued.length === 0) return done
     // Oldest first: the list is newest first.
     const next = queued[queued.length - 1]!

@@ -10,10 +10,12 @@ export default defineCommand({
   builder: y => y
     .positional('branch', { type: 'string', demandOption: true, describe: 'repo@branch' })
     .option('message', { alias: 'm', type: 'string', describe: 'commit message (replaces the one given to start)' })
+    .option('no-run', { type: 'boolean', default: false, describe: 'leave the jobs this commit queues for `pfs wait`' })
     .example('pfs commit images@master -m "add October"', ''),
   handler: async argv => {
     const { repo, branch } = parseBranch(argv.branch)
-    const c = await withPfs(argv, pfs => pfs.finishCommit(repo, branch, { message: argv.message }))
+    const c = await withPfs(argv, pfs => pfs.finishCommit(repo, branch, { message: argv.message }),
+      { runJobs: !argv.noRun })
     if (argv.json) return await json(c)
     await line(`committed ${shortId(c.id)} on ${repo}@${branch} (${size(c.size)})`)
   }

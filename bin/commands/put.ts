@@ -27,6 +27,7 @@ export default defineCommand({
       describe: "local file or folder, or '-' for stdin; a folder ending in / puts its contents (as rsync does)"
     })
     .option('message', { alias: 'm', type: 'string', describe: 'commit message (when no write session is open)' })
+    .option('no-run', { type: 'boolean', default: false, describe: 'leave the jobs this commit queues for `pfs wait`' })
     .example('pfs put images@master ./cats', 'the folder becomes images@master:cats')
     .example('pfs put images@master:train/ ./cats/', 'the files in cats/ land in train/')
     .example('pfs put images@master:raw/ cat.png', 'becomes raw/cat.png')
@@ -52,20 +53,25 @@ export default defineCommand({
   }
 })
 
-async function putStdin (argv: GlobalArgs, a: Address, branch: string, opts: PutOptions): Promise<Put> {
+async function putStdin (
+  argv: GlobalArgs & { noRun?: boolean }, a: Address, branch: string, opts: PutOptions
+): Promise<Put> {
   if (a.path === undefined || a.dirOnly) {
     const example = `pfs put ${a.repo}@${branch}:<path> -`
     throw invalidArgument(`reading stdin needs the file's path: ${example}`, { address: a.text })
   }
   const path = a.path
-  const result = await withPfs(argv, pfs => pfs.putFile(a.repo, branch, path, process.stdin, opts))
+  const result = await withPfs(argv, pfs => pfs.putFile(a.repo, branch, path, process.stdin, opts),
+    { runJobs: argv.noRun !== true })
   return { path, result }
 }
 
-async function putLocal (argv: GlobalArgs, a: Address, branch: string, source: string, opts: PutOptions): Promise<Put> {
+async function putLocal (
+  argv: GlobalArgs & { noRun?: boolean }, a: Address, branch: string, source: string, opts: PutOptions): Promise<Put> {
   const st = await statLocal(source)
   const contents = st.isDirectory() && /\/\.?$/.test(source)
   const path = contents || !a.dirOnly ? a.path ?? '' : joinPath(a.path ?? '', localName(source))
-  const result = await withPfs(argv, pfs => pfs.putLocal(a.repo, branch, path, source, opts))
+  const result = await withPfs(argv, pfs => pfs.putLocal(a.repo, branch, path, source, opts),
+    { runJobs: argv.noRun !== true })
   return { path, result }
 }

@@ -13,6 +13,7 @@ export default defineCommand({
       alias: 'r', type: 'boolean', default: false, describe: 'remove a folder and everything in it'
     })
     .option('message', { alias: 'm', type: 'string', describe: 'commit message (when no write session is open)' })
+    .option('no-run', { type: 'boolean', default: false, describe: 'leave the jobs this commit queues for `pfs wait`' })
     .example('pfs rm images@master:cats/old.png', '')
     .example('pfs rm -r images@master:tmp', 'a whole folder'),
   handler: async argv => {
@@ -20,7 +21,8 @@ export default defineCommand({
     const branch = needBranch(a)
     const path = needPath(a)
     const res = await withPfs(argv, pfs =>
-      pfs.apply(a.repo, branch, [{ op: 'delete', path, recursive: argv.recursive }], { message: argv.message }))
+      pfs.apply(a.repo, branch, [{ op: 'delete', path, recursive: argv.recursive }], { message: argv.message }),
+    { runJobs: !argv.noRun })
     if (argv.json) return await json(res)
     const state = `${res.finished ? 'committed' : 'in open commit'} ${shortId(res.commit.id)}`
     await line(`removed ${formatAddress(a.repo, branch, path)} (${state})`)

@@ -304,8 +304,8 @@ export interface MetaApi {
   deletePipeline (name: string, opts?: { keepRepo?: boolean }): Promise<void>
   /** A stopped pipeline queues no jobs for new commits; `running` starts it again. */
   setPipelineState (name: string, state: 'running' | 'stopped'): Promise<PipelineInfo>
-  /** Jobs newest first; of one pipeline or one commit set when asked. */
-  listJobs (opts?: { pipeline?: string, commitSet?: string } & PageOptions): Promise<Page<JobInfo>>
+  /** Jobs newest first; of one pipeline, one commit set, or only those queued or running, when asked. */
+  listJobs (opts?: { pipeline?: string, commitSet?: string, waiting?: boolean } & PageOptions): Promise<Page<JobInfo>>
   inspectJob (id: string): Promise<JobInfo>
   /** The runner's changes to a job: its state, times, output commit and counts. */
   updateJob (id: string, update: JobUpdate): Promise<JobInfo>

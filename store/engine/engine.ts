@@ -305,7 +305,9 @@ export class Engine implements M.MetaApi {
     return await this.pipelines.setState(name, state)
   }
 
-  async listJobs (opts?: { pipeline?: string, commitSet?: string } & M.PageOptions): Promise<M.Page<M.JobInfo>> {
+  async listJobs (
+    opts?: { pipeline?: string, commitSet?: string, waiting?: boolean } & M.PageOptions
+  ): Promise<M.Page<M.JobInfo>> {
     return await this.pipelines.listJobs(opts ?? {})
   }
 

@@ -144,7 +144,8 @@ export class Pipelines {
     return [
       { type: 'put', key: k('jb', id), value: job },
       { type: 'put', key: k('jq', p.name, now, id), value: '' },
-      { type: 'put', key: k('jt', now, id), value: '' }
+      { type: 'put', key: k('jt', now, id), value: '' },
+      { type: 'put', key: k('jw', now, id), value: '' }
     ]
   }
 
@@ -222,7 +223,9 @@ export class Pipelines {
         const j = await this.db.get(k('jb', id)) as M.JobInfo | undefined
         ops.push({ type: 'del', key }, { type: 'del', key: k('jb', id) })
         for await (const [dk] of range(this.db, k('jd', id))) ops.push({ type: 'del', key: dk })
-        if (j !== undefined) ops.push({ type: 'del', key: k('jt', j.created, id) })
+        if (j !== undefined) {
+          ops.push({ type: 'del', key: k('jt', j.created, id) }, { type: 'del', key: k('jw', j.created, id) })
+        }
       }
       if (opts.keepRepo === true) {
         const repo = await this.db.get(k('repo', name)) as RepoRec | undefined
@@ -248,10 +251,12 @@ export class Pipelines {
     return j
   }
 
-  async listJobs (opts: { pipeline?: string, commitSet?: string } & M.PageOptions): Promise<M.Page<M.JobInfo>> {
+  async listJobs (
+    opts: { pipeline?: string, commitSet?: string, waiting?: boolean } & M.PageOptions
+  ): Promise<M.Page<M.JobInfo>> {
     const limit = Math.min(Math.max(1, opts.limit ?? 1000), 10_000)
     if (opts.pipeline !== undefined) await this.rec(opts.pipeline)
-    const prefix = opts.pipeline !== undefined ? k('jq', opts.pipeline) : 'jt'
+    const prefix = opts.pipeline !== undefined ? k('jq', opts.pipeline) : opts.waiting === true ? 'jw' : 'jt'
     const entries: M.JobInfo[] = []
     let skipping = opts.after !== undefined
     let next: string | undefined
@@ -264,6 +269,7 @@ export class Pipelines {
       }
       const j = await this.db.get(k('jb', id)) as M.JobInfo | undefined
       if (j === undefined || (opts.commitSet !== undefined && j.commitSet !== opts.commitSet)) continue
+      if (opts.waiting === true && TERMINAL.has(j.state)) continue
       if (entries.length === limit) { next = entries[entries.length - 1]!.id; break }
       entries.push(j)
     }
@@ -343,7 +349,9 @@ export class Pipelines {
           ;(j.stats as unknown as Record<string, number>)[key] = v as number
         }
       }
-      await writeBatch(this.db, [{ type: 'put', key: k('jb', id), value: j }])
+      const ops: BatchOp[] = [{ type: 'put', key: k('jb', id), value: j }]
+      if (TERMINAL.has(j.state)) ops.push({ type: 'del', key: k('jw', j.created, id) })
+      await writeBatch(this.db, ops)
       return j
     })
   }

@@ -1,0 +1,43 @@
+/**
+ * `pfs wait repo@rev`: until every job downstream of that commit has finished. With no
+ * daemon running, it runs what is queued itself. Exits 1 naming the failed job and datum.
+ */
+import { PfsError } from '../../store/index.js'
+import { defineCommand } from '../cli/command.js'
+import { withPfs } from '../cli/session.js'
+import { parseAddress } from '../cli/address.js'
+import { revOrDefault } from '../cli/default-rev.js'
+import { jobsWaiting, runJobsHere } from '../cli/jobs-here.js'
+import { json, line, shortId } from '../cli/output.js'
+
+export default defineCommand({
+  command: 'wait <rev>',
+  describe: 'wait for (or, with no daemon, run) every job downstream of a commit',
+  builder: y => y
+    .positional('rev', { type: 'string', demandOption: true, describe: 'repo@rev' })
+    .example('pfs wait images@master', 'after a put: until the pipelines have caught up'),
+  handler: async argv => {
+    const a = parseAddress(argv.rev)
+    const jobs = await withPfs(argv, async pfs => {
+      const commit = await pfs.inspectCommit(a.repo, await revOrDefault(pfs, a, 'wait'))
+      if (await jobsWaiting(pfs)) await runJobsHere(pfs, { json: argv.json, quiet: true })
+      // The commit's set: its own id, or the set of the job that made it.
+      const set = commit.provenance.job !== undefined
+        ? (await pfs.inspectJob(commit.provenance.job)).commitSet
+        : commit.id
+      return (await pfs.listJobs({ commitSet: set, limit: 10_000 })).entries
+    })
+    if (argv.json) await json(jobs)
+    else {
+      for (const j of [...jobs].reverse()) {
+        await line(`${j.pipeline}: job ${shortId(j.id)} ${j.state}${j.reason !== '' ? ` (${j.reason})` : ''}`)
+      }
+    }
+    const bad = jobs.filter(j => j.state !== 'success')
+    if (bad.length > 0) {
+      const j = bad[bad.length - 1]!
+      throw new PfsError('CONFLICT', `job ${shortId(j.id)} of pipeline ${j.pipeline} ${j.state}` +
+        `${j.reason !== '' ? `: ${j.reason}` : ''}; see \`pfs job inspect ${shortId(j.id)}\``, { job: j.id })
+    }
+  }
+})
