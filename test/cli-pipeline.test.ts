@@ -60,3 +60,64 @@ t.test('pfs pipeline schema prints a JSON Schema', async t => {
   t.match(s.$schema, /json-schema\.org/)
   t.ok(s.properties.transform && s.properties.input && s.properties.datum_tries)
 })
+
+const UPPER = `
+pipeline: {name: upper}
+input: {pfs: {repo: words, glob: "/*"}}
+transform:
+  cmd: [sh, -c, 'tr a-z A-Z < $words > /pfs/out/$(basename $words)']
+`
+
+t.test('no daemon: the command that makes a commit runs the jobs it queued', async t => {
+  const cli = pfsCli(t)
+  cli.files({ 'a.txt': 'hello\n', 'b.txt': 'world\n', 'c.txt': 'third\n', 'upper.yaml': UPPER })
+  t.equal((await cli.run(['repo', 'create', 'words'])).code, 0)
+  t.equal((await cli.run(['put', 'words@master:a.txt', 'a.txt'])).code, 0)
+  const created = await cli.run(['pipeline', 'create', '-f', 'upper.yaml'])
+  t.equal(created.code, 0, created.stderr)
+  t.match(created.stdout, /created pipeline upper \(version 1\)/)
+  t.match(created.stdout, /job [0-9a-f]{12} of upper: success \(1 run, 0 skipped, 0 failed\)/)
+  t.equal((await cli.run(['put', 'words@master:b.txt', 'b.txt'])).code, 0)
+  t.equal((await cli.run(['cat', 'upper@master:b.txt'])).stdout, 'WORLD\n', 'the put ran the job before it exited')
+  t.equal((await cli.run(['cat', 'upper@master:a.txt'])).stdout, 'HELLO\n')
+
+  const queued = await cli.run(['put', 'words@master:c.txt', 'c.txt', '--no-run'])
+  t.equal(queued.code, 0)
+  t.equal((await cli.run(['cat', 'upper@master:c.txt'])).code, 1, '--no-run left the job queued')
+  const jobs = JSON.parse((await cli.run(['job', 'list', '-p', 'upper', '--json'])).stdout) as Array<{ state: string }>
+  t.equal(jobs[0]!.state, 'queued')
+  const waited = await cli.run(['wait', 'words@master'])
+  t.equal(waited.code, 0, waited.stderr)
+  t.match(waited.stdout, /upper: job [0-9a-f]{12} success/)
+  t.equal((await cli.run(['cat', 'upper@master:c.txt'])).stdout, 'THIRD\n', 'pfs wait ran it')
+
+  const datums = JSON.parse((await cli.run(['datum', 'list', 'upper', '--json'])).stdout) as Array<{ state: string }>
+  t.same(datums.map(d => d.state).sort(), ['skipped', 'skipped', 'success'], 'only the new datum ran')
+  const inspect = await cli.run(['inspect', 'upper@master'])
+  t.match(inspect.stdout, /origin:\s+pipeline/)
+  t.match(inspect.stdout, /provenance: words@[0-9a-f]{32} \(master\), pipeline upper v1, job [0-9a-f]{32}/)
+  const job = await cli.run(['job', 'inspect', (jobs[0] as unknown as { id: string }).id.slice(0, 8)])
+  t.equal(job.code, 0, job.stderr)
+  t.match(job.stdout, /state:\s+success/)
+
+  oneLineMistake(t, await cli.run(['put', 'upper@master:x', 'a.txt']), /repo 'upper' is the output of pipeline upper/)
+  oneLineMistake(t, await cli.run(['repo', 'delete', 'upper', '--force']), /pfs pipeline delete upper/)
+  const list = JSON.parse((await cli.run(['pipeline', 'list', '--json'])).stdout) as Array<{ name: string }>
+  t.same(list.map(p => p.name), ['upper'])
+  t.equal((await cli.run(['pipeline', 'stop', 'upper'])).code, 0)
+  t.equal((await cli.run(['put', 'words@master:d.txt', 'a.txt'])).code, 0)
+  t.equal(JSON.parse((await cli.run(['job', 'list', '--json'])).stdout).length, 3, 'a stopped pipeline queues nothing')
+  t.equal((await cli.run(['pipeline', 'delete', 'upper'])).code, 0)
+  t.equal((await cli.run(['repo', 'inspect', 'upper'])).code, 1, 'its output repo went with it')
+})
+
+t.test('a failed job: the command says so, pfs wait exits 1 naming the job and the datum', async t => {
+  const cli = pfsCli(t)
+  cli.files({ 'a.txt': 'a', 'bad.yaml': UPPER.replace("'tr a-z A-Z", "'exit 4; tr").replace('upper', 'bad') })
+  t.equal((await cli.run(['repo', 'create', 'words'])).code, 0)
+  t.equal((await cli.run(['put', 'words@master:a.txt', 'a.txt', '--no-run'])).code, 0)
+  t.equal((await cli.run(['pipeline', 'create', '-f', 'bad.yaml', '--no-run'])).code, 0)
+  const r = await cli.run(['wait', 'words@master'])
+  oneLineMistake(t, { ...r, stderr: r.stderr }, /job [0-9a-f]{12} of pipeline bad failure: datum [0-9a-f]{12} \(words:\/a\.txt\) failed: exit code 4/)
+  t.match(r.stdout, /bad: job [0-9a-f]{12} failure/)
+})

@@ -5,6 +5,7 @@
 import { joinPath } from '../../store/index.js'
 import { defineCommand } from '../cli/command.js'
 import { withPfs } from '../cli/session.js'
+import { RUN_OPTION } from '../cli/run-option.js'
 import { parseAddress, needRev, needBranch, needPath, formatAddress } from '../cli/address.js'
 import { json, line, shortId } from '../cli/output.js'
 
@@ -17,7 +18,7 @@ export default defineCommand({
       type: 'string', demandOption: true, describe: 'repo@branch[:path]; a path ending in / is a folder to copy into'
     })
     .option('message', { alias: 'm', type: 'string', describe: 'commit message (when no write session is open)' })
-    .option('no-run', { type: 'boolean', default: false, describe: 'leave the jobs this commit queues for `pfs wait`' })
+    .option('run', RUN_OPTION)
     .example('pfs cp images@master~1:cats images@master:cats-before', 'restore an old folder beside the new one')
     .example('pfs cp images@master:labels.csv models@dev:inputs/', 'into another repo'),
   handler: async argv => {
@@ -28,7 +29,7 @@ export default defineCommand({
     const path = d.dirOnly ? joinPath(d.path ?? '', from.path.slice(from.path.lastIndexOf('/') + 1)) : d.path as string
     const op = { op: 'copy' as const, from, path }
     const res = await withPfs(argv, pfs => pfs.apply(d.repo, branch, [op], { message: argv.message }),
-      { runJobs: !argv.noRun })
+      { runJobs: argv.run })
     if (argv.json) return await json(res)
     const state = `${res.finished ? 'committed' : 'in open commit'} ${shortId(res.commit.id)}`
     const source = formatAddress(from.repo, from.rev, from.path)

@@ -14,12 +14,14 @@ import { pipelineDef, specJsonSchema } from '../../runner/index.js'
 const fileOption = {
   alias: 'f', type: 'string', demandOption: true, describe: 'the pipeline spec (YAML or JSON), - for stdin'
 } as const
-const noRunOption = { type: 'boolean', default: false, describe: 'queue the job and leave it for `pfs wait`' } as const
+const runOption = {
+  type: 'boolean', default: true, describe: 'run the job now (--no-run: leave it for `pfs wait`)'
+} as const
 
 const create = defineCommand({
   command: 'create',
   describe: 'create a pipeline from a spec and run it on its inputs',
-  builder: y => y.option('file', fileOption).option('no-run', noRunOption)
+  builder: y => y.option('file', fileOption).option('run', runOption)
     .example('pfs pipeline create -f edges.yaml', ''),
   handler: async argv => { await createOrUpdate(argv, false, false) }
 })
@@ -27,14 +29,14 @@ const create = defineCommand({
 const update = defineCommand({
   command: 'update',
   describe: 'make a new version of a pipeline; datums whose key is unchanged are not run again',
-  builder: y => y.option('file', fileOption).option('no-run', noRunOption)
+  builder: y => y.option('file', fileOption).option('run', runOption)
     .option('reprocess', { type: 'boolean', default: false, describe: 'run every datum again' })
     .example('pfs pipeline update -f edges.yaml --reprocess', ''),
   handler: async argv => { await createOrUpdate(argv, true, argv.reprocess) }
 })
 
 async function createOrUpdate (
-  argv: { file: string, noRun: boolean, json: boolean, store: string, server?: string, token?: string },
+  argv: { file: string, run: boolean, json: boolean, store: string, server?: string, token?: string },
   isUpdate: boolean, reprocess: boolean
 ): Promise<void> {
   const spec = await readSpec(argv.file)
@@ -44,7 +46,7 @@ async function createOrUpdate (
     else {
       await line(`${isUpdate ? 'updated' : 'created'} pipeline ${p.name} (version ${p.version}); output repo ${p.name}`)
     }
-    if (!argv.noRun) await runJobsHere(pfs, { json: argv.json })
+    if (argv.run) await runJobsHere(pfs, { json: argv.json })
   })
 }
 

@@ -6,6 +6,7 @@
 import { invalidArgument, joinPath, type ModifyResult, type PutOptions } from '../../store/index.js'
 import { defineCommand, type GlobalArgs } from '../cli/command.js'
 import { withPfs } from '../cli/session.js'
+import { RUN_OPTION } from '../cli/run-option.js'
 import { parseAddress, needBranch, formatAddress, type Address } from '../cli/address.js'
 import { statLocal, localName } from '../cli/local-path.js'
 import { progressLine } from '../cli/progress.js'
@@ -27,7 +28,7 @@ export default defineCommand({
       describe: "local file or folder, or '-' for stdin; a folder ending in / puts its contents (as rsync does)"
     })
     .option('message', { alias: 'm', type: 'string', describe: 'commit message (when no write session is open)' })
-    .option('no-run', { type: 'boolean', default: false, describe: 'leave the jobs this commit queues for `pfs wait`' })
+    .option('run', RUN_OPTION)
     .example('pfs put images@master ./cats', 'the folder becomes images@master:cats')
     .example('pfs put images@master:train/ ./cats/', 'the files in cats/ land in train/')
     .example('pfs put images@master:raw/ cat.png', 'becomes raw/cat.png')
@@ -54,7 +55,7 @@ export default defineCommand({
 })
 
 async function putStdin (
-  argv: GlobalArgs & { noRun?: boolean }, a: Address, branch: string, opts: PutOptions
+  argv: GlobalArgs & { run?: boolean }, a: Address, branch: string, opts: PutOptions
 ): Promise<Put> {
   if (a.path === undefined || a.dirOnly) {
     const example = `pfs put ${a.repo}@${branch}:<path> -`
@@ -62,16 +63,16 @@ async function putStdin (
   }
   const path = a.path
   const result = await withPfs(argv, pfs => pfs.putFile(a.repo, branch, path, process.stdin, opts),
-    { runJobs: argv.noRun !== true })
+    { runJobs: argv.run !== false })
   return { path, result }
 }
 
 async function putLocal (
-  argv: GlobalArgs & { noRun?: boolean }, a: Address, branch: string, source: string, opts: PutOptions): Promise<Put> {
+  argv: GlobalArgs & { run?: boolean }, a: Address, branch: string, source: string, opts: PutOptions): Promise<Put> {
   const st = await statLocal(source)
   const contents = st.isDirectory() && /\/\.?$/.test(source)
   const path = contents || !a.dirOnly ? a.path ?? '' : joinPath(a.path ?? '', localName(source))
   const result = await withPfs(argv, pfs => pfs.putLocal(a.repo, branch, path, source, opts),
-    { runJobs: argv.noRun !== true })
+    { runJobs: argv.run !== false })
   return { path, result }
 }

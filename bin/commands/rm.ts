@@ -1,6 +1,7 @@
 /** `pfs rm repo@branch:path [-r]`: removes a file or folder from a branch. */
 import { defineCommand } from '../cli/command.js'
 import { withPfs } from '../cli/session.js'
+import { RUN_OPTION } from '../cli/run-option.js'
 import { parseAddress, needBranch, needPath, formatAddress } from '../cli/address.js'
 import { json, line, shortId } from '../cli/output.js'
 
@@ -13,7 +14,7 @@ export default defineCommand({
       alias: 'r', type: 'boolean', default: false, describe: 'remove a folder and everything in it'
     })
     .option('message', { alias: 'm', type: 'string', describe: 'commit message (when no write session is open)' })
-    .option('no-run', { type: 'boolean', default: false, describe: 'leave the jobs this commit queues for `pfs wait`' })
+    .option('run', RUN_OPTION)
     .example('pfs rm images@master:cats/old.png', '')
     .example('pfs rm -r images@master:tmp', 'a whole folder'),
   handler: async argv => {
@@ -22,7 +23,7 @@ export default defineCommand({
     const path = needPath(a)
     const res = await withPfs(argv, pfs =>
       pfs.apply(a.repo, branch, [{ op: 'delete', path, recursive: argv.recursive }], { message: argv.message }),
-    { runJobs: !argv.noRun })
+    { runJobs: argv.run })
     if (argv.json) return await json(res)
     const state = `${res.finished ? 'committed' : 'in open commit'} ${shortId(res.commit.id)}`
     await line(`removed ${formatAddress(a.repo, branch, path)} (${state})`)

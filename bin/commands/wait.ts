@@ -2,7 +2,7 @@
  * `pfs wait repo@rev`: until every job downstream of that commit has finished. With no
  * daemon running, it runs what is queued itself. Exits 1 naming the failed job and datum.
  */
-import { PfsError } from '../../store/index.js'
+import { type JobInfo, PfsError } from '../../store/index.js'
 import { defineCommand } from '../cli/command.js'
 import { withPfs } from '../cli/session.js'
 import { parseAddress } from '../cli/address.js'
@@ -21,11 +21,20 @@ export default defineCommand({
     const jobs = await withPfs(argv, async pfs => {
       const commit = await pfs.inspectCommit(a.repo, await revOrDefault(pfs, a, 'wait'))
       if (await jobsWaiting(pfs)) await runJobsHere(pfs, { json: argv.json, quiet: true })
-      // The commit's set: its own id, or the set of the job that made it.
+      // Downstream: the jobs that read the commit or share its commit set, and those that share theirs.
       const set = commit.provenance.job !== undefined
         ? (await pfs.inspectJob(commit.provenance.job)).commitSet
         : commit.id
-      return (await pfs.listJobs({ commitSet: set, limit: 10_000 })).entries
+      const all: JobInfo[] = []
+      let after: string | undefined
+      do {
+        const page = await pfs.listJobs({ after, limit: 10_000 })
+        all.push(...page.entries)
+        after = page.next
+      } while (after !== undefined)
+      const sets = new Set([set])
+      for (const j of all) if (j.inputs.some(i => i.commit === commit.id)) sets.add(j.commitSet)
+      return all.filter(j => sets.has(j.commitSet))
     })
     if (argv.json) await json(jobs)
     else {
