@@ -12,6 +12,8 @@ import { Errno } from './errno.js'
 
 const statfs = promisify(statfsCb)
 const XATTRS = ['user.pfs.commit', 'user.pfs.repo', 'user.pfs.branch']
+/** On a commit's (or branch's) folder: where the commit came from, as JSON (`pfs inspect` shows it too). */
+const PROVENANCE = 'user.pfs.provenance'
 const W_OK = 2
 
 export class AttrOps {
@@ -92,8 +94,13 @@ export class AttrOps {
 
   async getxattr (p: string, name: string): Promise<Buffer | null> {
     const mp = parseMountPath(p)
-    if (mp.kind !== 'view' || !XATTRS.includes(name)) return null
+    if (mp.kind !== 'view' || !(XATTRS.includes(name) || (name === PROVENANCE && mp.path === ''))) return null
     const v = await this.m.view(mp)
+    if (name === PROVENANCE) {
+      const c = v.r.commit
+      if (c === null) return null
+      return Buffer.from(JSON.stringify({ commit: c.id, origin: c.origin, ...c.provenance, failed: c.failed === true }))
+    }
     const exists = v.path === '' || await this.m.views.stat(v.repo, v.r.root, v.path) !== null ||
       (v.branch !== null && this.m.spools.get(v.repo, v.branch, v.path) !== undefined)
     if (!exists) throw new Errno(Fuse.ENOENT)
@@ -104,7 +111,9 @@ export class AttrOps {
   }
 
   listxattr (p: string): string[] {
-    return parseMountPath(p).kind === 'view' ? XATTRS : []
+    const mp = parseMountPath(p)
+    if (mp.kind !== 'view') return []
+    return mp.path === '' ? [...XATTRS, PROVENANCE] : XATTRS
   }
 
   async statfs (): Promise<Record<string, number>> {

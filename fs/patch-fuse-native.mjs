@@ -44,6 +44,17 @@ patch('index.js', 'PFS_PATCHED', [
     ' catch { return true }\n}\n']
 ])
 
+// 5. (index.js) getxattr of a value longer than the caller's buffer wrote past what the
+//    kernel asked for ("fuse: writing device: Invalid argument", EIO to the caller); it is
+//    ERANGE, which makes callers (Python's os.getxattr, getfattr) ask again with more room.
+patch('index.js', 'PFS_PATCHED_XATTR', [
+  ['        if (!value) return signal(IS_OSX ? -93 : -61, valueBuf.buffer)\n        value.copy(valueBuf)\n',
+    '        if (!value) return signal(IS_OSX ? -93 : -61, valueBuf.buffer)\n' +
+    '        // PFS_PATCHED_XATTR: a value longer than the buffer is ERANGE (a zero size asks for the length)\n' +
+    '        if (valueBuf.length > 0 && value.length > valueBuf.length) return signal(-34, valueBuf.buffer)\n' +
+    '        value.copy(valueBuf)\n']
+])
+
 /** Applies each [from, to] to one file of fuse-native once (`marker` says it is done). */
 function patch (name, marker, edits) {
   const file = fileURLToPath(new URL(name, dir))

@@ -134,12 +134,22 @@ t.test('extended attributes name the commit, repo and branch behind a folder', a
       'print(json.dumps({n: os.getxattr(p, n).decode() for n in os.listxattr(p)}))'
     ].join('\n'), [p])
     t.equal(r.code, 0, r.stderr)
-    return JSON.parse(r.stdout) as Record<string, string>
+    const all = JSON.parse(r.stdout) as Record<string, string>
+    // A commit's (or branch's) folder also says where the commit came from; checked once below.
+    const { 'user.pfs.provenance': provenance, ...rest } = all
+    if (provenance !== undefined) {
+      t.match(JSON.parse(provenance), { commit: rest['user.pfs.commit'], origin: 'user', inputs: [], failed: false })
+    }
+    return rest
   }
   const head = await pfsJson<CommitInfo>(m, ['inspect', 'images@master'])
   t.equal(head.id, c4.id)
   const want = { 'user.pfs.commit': head.id, 'user.pfs.repo': 'images', 'user.pfs.branch': 'master' }
   t.same(await xattrs(`${m.dir}/images/master`), want, 'the branch folder: the commit pfs inspect names')
+  const listed = await python(m, 'import os, sys\nprint(" ".join(sorted(os.listxattr(sys.argv[1]))))', [`${m.dir}/images/master`])
+  t.match(listed.stdout, /user\.pfs\.provenance/, 'a commit\'s folder lists its provenance')
+  const inFile = await python(m, 'import os, sys\nprint(" ".join(sorted(os.listxattr(sys.argv[1]))))', [`${m.dir}/images/master/v.txt`])
+  t.notMatch(inFile.stdout, /provenance/, 'a file in it does not')
   t.same(await xattrs(`${m.dir}/images/master/v.txt`), want, 'a file in it: the same')
   t.same(await xattrs(`${m.dir}/images/master~1/v.txt`), { ...want, 'user.pfs.commit': c3.id }, 'master~1: commit 3')
   t.same(await xattrs(`${m.dir}/images/.commits/${c1.id}`), { ...want, 'user.pfs.commit': c1.id }, '.commits/<id>: that commit')

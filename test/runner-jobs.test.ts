@@ -10,14 +10,14 @@ import { openPfs } from '../store/open.js'
 import { LocalBackend } from '../runner/local.js'
 import { runQueued } from '../runner/jobs.js'
 import { parseSpec, pipelineDef } from '../runner/spec.js'
-import { mountPfs } from './helpers/mount.js'
+import { type Mount, mountPfs } from './helpers/mount.js'
 
-async function setup (t: Test): Promise<{ pfs: Pfs, backend: LocalBackend }> {
+async function setup (t: Test): Promise<{ pfs: Pfs, backend: LocalBackend, m: Mount }> {
   const m = await mountPfs(t)
   const pfs = await openPfs({ store: m.store })
   t.teardown(() => pfs.close())
   t.equal(pfs.mode, 'remote', 'the test talks to the mount\'s server')
-  return { pfs, backend: new LocalBackend({ mount: m.dir }) }
+  return { pfs, backend: new LocalBackend({ mount: m.dir }), m }
 }
 
 const create = async (pfs: Pfs, yaml: string, opts: { update?: boolean, reprocess?: boolean } = {}): Promise<void> => {
@@ -127,7 +127,7 @@ transform: {cmd: [sh, -c, 'echo x > /pfs/out/same']}
 })
 
 t.test('a three-stage DAG shares one commit set and its provenance leads back to the input', async t => {
-  const { pfs, backend } = await setup(t)
+  const { pfs, backend, m } = await setup(t)
   await pfs.createRepo('raw')
   await create(pfs, `
 pipeline: {name: prep}
@@ -164,4 +164,10 @@ transform: {cmd: [python3, -c, 'import os; m=int(open("/pfs/train/model").read()
   const prepCommit = (await pfs.inspectCommit('train', trainCommit)).provenance.inputs[0]!.commit
   const rawCommit = (await pfs.inspectCommit('prep', prepCommit)).provenance.inputs[0]!.commit
   t.equal(rawCommit, input.id, 'score -> train -> prep -> the raw commit')
+  const xattr = await m.sh(`python3 -c 'import os; print(os.getxattr("'$M/score/.commits/${score.id}'", "user.pfs.provenance").decode())'`)
+  t.equal(xattr.code, 0, `${xattr.stderr}\n${m.output()}`)
+  const prov = JSON.parse(xattr.stdout) as { origin: string, job: string, pipeline: { name: string }, inputs: unknown[] }
+  t.match(prov, { commit: score.id, origin: 'pipeline', job: score.provenance.job, pipeline: { name: 'score', version: 1 } },
+    'the mount shows the provenance of an output commit as an xattr of its folder')
+  t.same(prov.inputs, score.provenance.inputs)
 })
