@@ -166,7 +166,7 @@ transform: {cmd: [python3, -c, 'import os; m=int(open("/pfs/train/model").read()
   t.equal(rawCommit, input.id, 'score -> train -> prep -> the raw commit')
   const xattr = await m.sh(`python3 -c 'import os; print(os.getxattr("'$M/score/.commits/${score.id}'", "user.pfs.provenance").decode())'`)
   t.equal(xattr.code, 0, `${xattr.stderr}\n${m.output()}`)
-  const prov = JSON.parse(xattr.stdout) as { origin: string, job: string, pipeline: { name: string }, inputs: unknown[] }
+  const prov = JSON.parse(xattr.stdout) as { origin: string, job: string, inputs: unknown[] }
   t.match(prov, { commit: score.id, origin: 'pipeline', job: score.provenance.job, pipeline: { name: 'score', version: 1 } },
     'the mount shows the provenance of an output commit as an xattr of its folder')
   t.same(prov.inputs, score.provenance.inputs)
