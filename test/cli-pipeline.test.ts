@@ -121,3 +121,30 @@ t.test('a failed job: the command says so, pfs wait exits 1 naming the job and t
   oneLineMistake(t, { ...r, stderr: r.stderr }, /job [0-9a-f]{12} of pipeline bad failure: datum [0-9a-f]{12} \(words:\/a\.txt\) failed: exit code 4/)
   t.match(r.stdout, /bad: job [0-9a-f]{12} failure/)
 })
+
+t.test('pfs provenance and subvenance walk the whole graph', async t => {
+  const cli = pfsCli(t)
+  cli.files({
+    'a.txt': 'hello\n',
+    'upper.yaml': UPPER,
+    'count.yaml': 'pipeline: {name: count}\ninput: {pfs: {repo: upper, glob: "/"}}\n' +
+      "transform: {cmd: [sh, -c, 'cat /pfs/upper/* | wc -c > /pfs/out/n']}\n"
+  })
+  t.equal((await cli.run(['repo', 'create', 'words'])).code, 0)
+  t.equal((await cli.run(['pipeline', 'create', '-f', 'upper.yaml'])).code, 0)
+  t.equal((await cli.run(['pipeline', 'create', '-f', 'count.yaml'])).code, 0)
+  const put = await cli.run(['put', 'words@master:a.txt', 'a.txt'])
+  t.equal(put.code, 0, put.stderr)
+  t.equal((await cli.run(['cat', 'count@master:n'])).stdout.trim(), '6')
+  const words = (await cli.run(['inspect', 'words@master', '--json'])).stdout
+  const wordsId = (JSON.parse(words) as { id: string }).id
+  const up = JSON.parse((await cli.run(['provenance', 'count@master', '--json'])).stdout) as
+    { repo: string, of: Array<{ repo: string, of: Array<{ repo: string, commit: string }> }> }
+  t.equal(up.repo, 'count')
+  t.equal(up.of[0]!.repo, 'upper')
+  t.same(up.of[0]!.of.map(n => [n.repo, n.commit]), [['words', wordsId]], 'back to the user commit')
+  const tree = await cli.run(['provenance', 'count@master'])
+  t.match(tree.stdout, /^count@[0-9a-f]{32} \(pipeline count, job [0-9a-f]{12}\)\n {2}upper@.*\n {4}words@[0-9a-f]{32} \(user\)\n$/)
+  const down = await cli.run(['subvenance', 'words@master'])
+  t.match(down.stdout, /^words@[0-9a-f]{32} \(user\)\n {2}upper@[0-9a-f]{32} .*\n {4}count@[0-9a-f]{32} /)
+})
