@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The pfs tour behind `make demo`: the embedded store (no daemon), a repo, data, history.
-# Grows with each capability (the mount and pipelines come next).
+# Grows with each capability: the mount, then pipelines with provenance.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pfs() { node dist/bin/pfs.js "$@"; }
@@ -65,5 +65,22 @@ kill -TERM $mount_pid; wait $mount_pid || true
 run du
 run fsck
 run gc
+
+say "pipelines: a three-stage scorer (examples/scorer) runs on every new commit, each datum in a sandbox"
+run repo create scenes -d "satellite scenes"
+python3 examples/scorer/gen.py 5 1 "$work/scenes"
+run put scenes@master:/ "$work/scenes/" -m "five scenes"
+for stage in preprocess train score; do run pipeline create -f "examples/scorer/$stage.yaml"; done
+run ls score@master
+say "two new scenes: the put runs the jobs it queued; only the new scenes' datums run"
+python3 examples/scorer/gen.py 2 2 "$work/more"
+run put scenes@master:/ "$work/more/" -m "two more scenes"
+run job list -p preprocess
+run datum list preprocess
+run cat score@master:scene-2-1.score
+say "where the newest score came from: back to the raw scenes commit"
+run provenance score@master
+run inspect score@master
+run wait scenes@master
 echo
 echo "done: every commit above is still readable with 'pfs ls images@<rev>' or under /pfs"
