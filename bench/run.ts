@@ -15,12 +15,14 @@ import { benchCommitScaling } from './commit-scaling.js'
 import { resticVersion } from './peers.js'
 import { type Ctx, type Row, SCALE, timed } from './measure.js'
 import { benchMount } from './mount.js'
+import { benchPipelines } from './pipelines.js'
 
 const BENCHES: Record<string, (ctx: Ctx) => Promise<Row[]>> = {
   put: benchPut,
   small: benchSmallFiles,
   commit: benchCommitScaling,
-  mount: benchMount
+  mount: benchMount,
+  pipelines: benchPipelines
 }
 
 async function main (): Promise<void> {
