@@ -21,7 +21,7 @@ import type { Input, PfsInput } from './spec.js'
 export interface InputCommit { name: string, repo: string, branch: string, commit: string | null }
 
 /** One input entry of a datum. */
-interface DatumInput {
+export interface DatumInput {
   /** The input's name: its folder under /pfs. */
   name: string
   repo: string
@@ -59,7 +59,7 @@ export function datumKey (d: Datum, version: string): string {
   return digest([version, ...d.inputs.flatMap(i => [i.name, i.path, i.kind, i.hash])])
 }
 
-const make = (inputs: DatumInput[]): Datum => ({ id: datumId(inputs), inputs })
+export const make = (inputs: DatumInput[]): Datum => ({ id: datumId(inputs), inputs })
 
 /** Every entry of one commit that a glob matches, in path order. */
 async function * globEntries (
@@ -116,19 +116,26 @@ function prefixCanMatch (glob: Glob, path: string, depth: number): boolean {
   return matchGlob(g, path) !== undefined
 }
 
+/** A datum input for an entry a glob matched, with its join/group key. */
+export function entryOf (
+  p: PfsInput, at: InputCommit & { commit: string }, info: FileInfo, captures: string[]
+): DatumInput {
+  const entry: DatumInput = {
+    name: p.name, repo: p.repo, branch: at.branch, commit: at.commit,
+    path: info.path, kind: info.kind, hash: info.hash, size: info.size
+  }
+  const template = p.join_on ?? p.group_by
+  if (template !== undefined) entry.key = keyOf(template, captures, p.name)
+  return entry
+}
+
 /** The entries of one pfs input as datum inputs, with their join/group keys. */
-async function pfsEntries (pfs: Pfs, p: PfsInput, at: InputCommit): Promise<DatumInput[]> {
+export async function pfsEntries (pfs: Pfs, p: PfsInput, at: InputCommit): Promise<DatumInput[]> {
   if (at.commit === null) return []
   const glob = compileGlob(p.glob)
-  const template = p.join_on ?? p.group_by
   const out: DatumInput[] = []
   for await (const { info, captures } of globEntries(pfs, p.repo, at.commit, glob)) {
-    const entry: DatumInput = {
-      name: p.name, repo: p.repo, branch: at.branch, commit: at.commit,
-      path: info.path, kind: info.kind, hash: info.hash, size: info.size
-    }
-    if (template !== undefined) entry.key = keyOf(template, captures, p.name)
-    out.push(entry)
+    out.push(entryOf(p, { ...at, commit: at.commit }, info, captures))
   }
   return out
 }
@@ -136,54 +143,62 @@ async function pfsEntries (pfs: Pfs, p: PfsInput, at: InputCommit): Promise<Datu
 /** Finds the input commit of each named pfs input. */
 export type CommitsOf = (name: string) => InputCommit
 
+/** Where a combination gets the entries of each pfs input (a cron input is one too). */
+export type Leaves = (p: PfsInput) => Promise<DatumInput[]>
+
+/** A cron input read as the pfs input it is: its repo's master, the whole commit one datum. */
+export function cronAsPfs (c: { name: string, repo?: string }): PfsInput {
+  return { repo: c.repo ?? c.name, branch: 'master', glob: '/', name: c.name, outer_join: false }
+}
+
 /** Every datum of an input, in a stable order (the order the input's entries list in). */
 export async function enumerate (pfs: Pfs, input: Input, commits: CommitsOf): Promise<Datum[]> {
-  return (await combine(pfs, input, commits)).map(make)
+  return (await combine(input, async p => await pfsEntries(pfs, p, commits(p.name)))).map(make)
 }
 
-async function combine (pfs: Pfs, input: Input, commits: CommitsOf): Promise<DatumInput[][]> {
-  if ('pfs' in input) return (await pfsEntries(pfs, input.pfs, commits(input.pfs.name))).map(e => [e])
-  if ('cron' in input) {
-    const at = commits(input.cron.name)
-    const p: PfsInput = { repo: at.repo, branch: at.branch, glob: '/', name: input.cron.name, outer_join: false }
-    return (await pfsEntries(pfs, p, at)).map(e => [e])
-  }
-  if ('union' in input) {
-    const out: DatumInput[][] = []
-    for (const x of input.union) out.push(...await combine(pfs, x, commits))
-    return out
-  }
-  if ('cross' in input) {
-    let acc: DatumInput[][] = [[]]
-    for (const x of input.cross) {
-      const next = await combine(pfs, x, commits)
-      acc = acc.flatMap(a => next.map(n => [...a, ...n]))
-    }
-    return acc
-  }
-  if ('join' in input) return await join(pfs, input.join, commits)
-  return await group(pfs, input.group, commits)
+/** The datums of an input (as lists of entries) from the entries of its pfs inputs. */
+export async function combine (input: Input, leaves: Leaves): Promise<DatumInput[][]> {
+  if ('pfs' in input) return (await leaves(input.pfs)).map(e => [e])
+  if ('cron' in input) return (await leaves(cronAsPfs(input.cron))).map(e => [e])
+  const [kind, list] = Object.entries(input)[0] as ['union' | 'cross' | 'join' | 'group', Input[]]
+  const parts: DatumInput[][][] = []
+  for (const x of list) parts.push(await combine(x, leaves))
+  return combineParts(kind, list, parts)
 }
 
-/** Each input's entries by key, keys in first-seen order. */
-async function keyed (pfs: Pfs, list: Input[], commits: CommitsOf): Promise<Array<Map<string, DatumInput[][]>>> {
-  const out: Array<Map<string, DatumInput[][]>> = []
-  for (const x of list) {
-    const m = new Map<string, DatumInput[][]>()
-    for (const d of await combine(pfs, x, commits)) {
-      const key = d.find(e => e.key !== undefined)?.key ?? ''
-      const l = m.get(key)
-      if (l === undefined) m.set(key, [d])
-      else l.push(d)
-    }
-    out.push(m)
-  }
-  return out
+/** Combines the datums of each input of a union, cross, join or group. */
+export function combineParts (
+  kind: 'union' | 'cross' | 'join' | 'group', list: Input[], parts: DatumInput[][][]
+): DatumInput[][] {
+  if (kind === 'union') return parts.flat()
+  if (kind === 'cross') return product(parts)
+  const maps = parts.map(byKey)
+  return kind === 'join' ? join(maps, list.map(x => 'pfs' in x && x.pfs.outer_join)) : group(maps)
 }
 
-async function join (pfs: Pfs, list: Input[], commits: CommitsOf): Promise<DatumInput[][]> {
-  const maps = await keyed(pfs, list, commits)
-  const outer = list.map(x => 'pfs' in x && x.pfs.outer_join)
+/** Every combination of one datum from each list. */
+export function product (parts: DatumInput[][][]): DatumInput[][] {
+  let acc: DatumInput[][] = [[]]
+  for (const next of parts) acc = acc.flatMap(a => next.map(n => [...a, ...n]))
+  return acc
+}
+
+/** The join_on / group_by key of a datum: that of its first entry that has one. */
+export const keyOfDatum = (d: DatumInput[]): string => d.find(e => e.key !== undefined)?.key ?? ''
+
+/** One input's datums by key, keys in first-seen order. */
+function byKey (datums: DatumInput[][]): Map<string, DatumInput[][]> {
+  const m = new Map<string, DatumInput[][]>()
+  for (const d of datums) {
+    const key = keyOfDatum(d)
+    const l = m.get(key)
+    if (l === undefined) m.set(key, [d])
+    else l.push(d)
+  }
+  return m
+}
+
+function join (maps: Array<Map<string, DatumInput[][]>>, outer: boolean[]): DatumInput[][] {
   const keys = new Set<string>()
   for (const m of maps) for (const k of m.keys()) keys.add(k)
   const out: DatumInput[][] = []
@@ -192,18 +207,12 @@ async function join (pfs: Pfs, list: Input[], commits: CommitsOf): Promise<Datum
     // lack it: the datum then holds the entries of the inputs that have the key.
     const present = maps.map(m => m.has(k))
     if (!present.every(Boolean) && !present.some((p, i) => p && outer[i])) continue
-    let acc: DatumInput[][] = [[]]
-    for (const m of maps) {
-      const l = m.get(k)
-      if (l !== undefined) acc = acc.flatMap(a => l.map(n => [...a, ...n]))
-    }
-    out.push(...acc)
+    out.push(...product(maps.flatMap(m => { const l = m.get(k); return l === undefined ? [] : [l] })))
   }
   return out.filter(d => d.length > 0)
 }
 
-async function group (pfs: Pfs, list: Input[], commits: CommitsOf): Promise<DatumInput[][]> {
-  const maps = await keyed(pfs, list, commits)
+function group (maps: Array<Map<string, DatumInput[][]>>): DatumInput[][] {
   const keys = new Set<string>()
   for (const m of maps) for (const k of m.keys()) keys.add(k)
   return [...keys].map(k => maps.flatMap(m => (m.get(k) ?? []).flat()))

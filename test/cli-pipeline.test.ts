@@ -91,8 +91,13 @@ t.test('no daemon: the command that makes a commit runs the jobs it queued', asy
   t.match(waited.stdout, /upper: job [0-9a-f]{12} success/)
   t.equal((await cli.run(['cat', 'upper@master:c.txt'])).stdout, 'THIRD\n', 'pfs wait ran it')
 
-  const datums = JSON.parse((await cli.run(['datum', 'list', 'upper', '--json'])).stdout) as Array<{ state: string }>
-  t.same(datums.map(d => d.state).sort(), ['skipped', 'skipped', 'success'], 'only the new datum ran')
+  const lastJob = (jobs[0] as unknown as { id: string }).id
+  const ran = JSON.parse((await cli.run(['datum', 'list', `upper@${lastJob}`, '--json'])).stdout) as
+    Array<{ state: string, inputs: Array<{ path: string }> }>
+  t.same(ran.map(d => [d.inputs[0]!.path, d.state]), [['c.txt', 'success']], 'only the new datum ran')
+  const datums = JSON.parse((await cli.run(['datum', 'list', 'upper', '--json'])).stdout) as Array<{ job: string }>
+  t.equal(datums.length, 3, 'the pipeline has three datums')
+  t.equal(datums.filter(d => d.job === lastJob).length, 1, 'two of them as earlier jobs left them')
   const inspect = await cli.run(['inspect', 'upper@master'])
   t.match(inspect.stdout, /origin:\s+pipeline/)
   t.match(inspect.stdout, /provenance: words@[0-9a-f]{32} \(master\), pipeline upper v1, job [0-9a-f]{32}/)

@@ -68,8 +68,11 @@ t.test('a pipeline runs each datum once, reuses what it ran before, and records 
   t.equal((await pfs.readAll('upper', 'master', 'w1.txt')).toString(), 'WORD 1\n', 'its old output is back')
 
   const listed = (await pfs.listDatums('upper', { job: third!.id })).entries
-  t.equal(listed.length, 5)
-  t.ok(listed.every(d => d.state === 'skipped'))
+  t.same(listed.map(d => [d.inputs[0]!.path, d.state]), [['w1.txt', 'skipped']],
+    'the job records the one datum it looked at; the other four were left as they were')
+  const current = (await pfs.listDatums('upper')).entries
+  t.same(current.map(d => d.inputs[0]!.path).sort(), ['w0.txt', 'w1.txt', 'w2.txt', 'w3.txt', 'w9.txt'],
+    'the pipeline\'s datums are those of its inputs now (w4 is gone)')
 })
 
 t.test('failures: retries, err_cmd, accepted codes, timeouts, collisions', async t => {

@@ -116,3 +116,37 @@ export interface DatumRecord {
   bytesOut: number
   finished: number
 }
+
+/** One line a datum's command printed (or the runner wrote about it), as `appendLogs` takes it. */
+export interface LogEntry {
+  /** The datum's id; '' for a line about the whole job. */
+  datum: string
+  /** The datum's inputs, as `name:/path`. */
+  paths: string[]
+  /** 'pfs': a line of the runner's (a retry, a kill, a failure). */
+  stream: 'stdout' | 'stderr' | 'pfs'
+  line: string
+  /** ms since the epoch. */
+  time: number
+  /** Which attempt of the datum, from 1. */
+  attempt: number
+}
+
+/** A kept log line, as `readLogs` gives it. */
+export interface LogLine extends LogEntry {
+  job: string
+  pipeline: string
+}
+
+export interface LogQuery {
+  /** The lines of one pipeline's jobs, oldest job first. */
+  pipeline?: string
+  /** The lines of one job. */
+  job?: string
+  /** The lines of one datum (its id, or a prefix of at least 4 hex digits). */
+  datum?: string
+  /** A page's `next`: the lines kept after it. */
+  after?: string
+  /** Lines per page (default 1000); a page ends on a whole batch, so it may hold a few more. */
+  limit?: number
+}

@@ -13,7 +13,7 @@
  * `master@{2026-11-20T10:00}`).
  */
 import type { ProgressOptions } from './progress.js'
-import type { DatumRecord, JobInfo, JobUpdate, PipelineDef, PipelineInfo } from './jobs.js'
+import type { DatumRecord, JobInfo, JobUpdate, LogEntry, LogLine, LogQuery, PipelineDef, PipelineInfo } from './jobs.js'
 
 export type EntryKind = 'file' | 'dir' | 'symlink'
 
@@ -145,7 +145,8 @@ export type WriteOp =
   | { op: 'put', path: string, chunks: ChunkRef[], mode?: number, mtime?: number }
   | { op: 'mkdir', path: string, mode?: number, mtime?: number, parents?: boolean }
   | { op: 'symlink', path: string, target: string, mtime?: number }
-  | { op: 'delete', path: string, recursive?: boolean }
+  /** `force`: a path that is not there is no error (as `rm -f`). */
+  | { op: 'delete', path: string, recursive?: boolean, force?: boolean }
   | { op: 'copy', from: { repo: string, rev: string, path: string }, path: string }
   | { op: 'rename', from: string, path: string }
   | { op: 'setattr', path: string, mode?: number, mtime?: number }
@@ -185,6 +186,16 @@ export interface ModifyResult {
   commit: CommitInfo
   /** True when `modify` opened and finished a commit of its own. */
   finished: boolean
+}
+
+export interface DiffOptions {
+  /** Only below this folder. */
+  path?: string
+  /**
+   * Report changes at most this many names below `path`: a folder at the last level that
+   * differs is one 'changed' entry, an added or removed one comes without its contents.
+   */
+  levels?: number
 }
 
 export interface Change {
@@ -270,8 +281,8 @@ export interface MetaApi {
   walk (repo: string, rev: string, path: string, opts?: PageOptions): Promise<Page<FileInfo>>
   /** A file's chunks and where their bytes are. */
   readPlan (repo: string, rev: string, path: string): Promise<ReadPlan>
-  /** Changes from `from` to `to`; `from` null means the parent of `to`. */
-  diff (repo: string, from: string | null, to: string, opts?: { path?: string }): Promise<Change[]>
+  /** Changes from `from` to `to`, sorted by path; `from` null means the parent of `to`. */
+  diff (repo: string, from: string | null, to: string, opts?: DiffOptions): Promise<Change[]>
 
   /**
    * Which of these chunk ids the store lacks. Ids it has are protected from gc for an
@@ -311,13 +322,19 @@ export interface MetaApi {
   updateJob (id: string, update: JobUpdate): Promise<JobInfo>
   /**
    * Records datums of a running job: each becomes its pipeline's current state for that
-   * datum id, and a success enters the run cache under its key.
+   * datum id, and a success enters the run cache under its key. `gone`: datum ids the
+   * pipeline no longer has (their inputs are gone); their current state is dropped.
    */
-  putDatums (job: string, datums: DatumRecord[]): Promise<void>
+  putDatums (job: string, datums: DatumRecord[], opts?: { gone?: string[] }): Promise<void>
   /** The datums of a job (as it left them), or the pipeline's current datums, by id. */
   listDatums (pipeline: string, opts?: { job?: string } & PageOptions): Promise<Page<DatumRecord>>
   /** For each key, the datum that succeeded with it in any job of the pipeline, or null. */
   cachedDatums (pipeline: string, keys: string[]): Promise<Array<DatumRecord | null>>
+
+  /** Adds lines to a job's log (kept until the pipeline is deleted). */
+  appendLogs (job: string, lines: LogEntry[]): Promise<void>
+  /** Log lines, oldest first; `next` is always set, to ask again for lines added since. */
+  readLogs (query: LogQuery): Promise<Page<LogLine>>
 
   du (opts?: { repo?: string }): Promise<DuReport>
   gc (opts?: { dryRun?: boolean } & ProgressOptions): Promise<GcReport>
@@ -337,6 +354,7 @@ export const META_METHODS = [
   'missing', 'modify', 'stage', 'dropStage',
   'createPipeline', 'listPipelines', 'inspectPipeline', 'deletePipeline', 'setPipelineState',
   'listJobs', 'inspectJob', 'updateJob', 'putDatums', 'listDatums', 'cachedDatums',
+  'appendLogs', 'readLogs',
   'du', 'gc', 'fsck', 'rebuildIndex'
 ] as const satisfies ReadonlyArray<Exclude<keyof MetaApi, 'close'>>
 

@@ -32,6 +32,7 @@ import type { Core } from './core.js'
 import { Reader } from './reads.js'
 import { Writer } from './writes.js'
 import { Pipelines } from './pipelines.js'
+import { Logs } from './logs.js'
 import { collectGarbage } from './maintenance/gc.js'
 import { checkStore } from './maintenance/fsck.js'
 import { rebuildIndex } from './maintenance/rebuild.js'
@@ -195,6 +196,7 @@ export class Engine implements M.MetaApi {
   private readonly reader: Reader
   private readonly writer: Writer
   private readonly pipelines: Pipelines
+  private readonly logs: Logs
   /** Serializes gc with fsck and du, which must not see a pack gc is replacing. */
   private readonly maintenance = pLimit(1)
   private readonly events = new EventEmitter()
@@ -205,6 +207,7 @@ export class Engine implements M.MetaApi {
     this.db = core.db
     this.reader = new Reader(core)
     this.pipelines = new Pipelines(core, repo => { this.changed(repo, undefined) })
+    this.logs = new Logs(core.db, async id => await this.pipelines.job(id))
     this.writer = new Writer(core, this.reader, this.pipelines)
   }
 
@@ -298,7 +301,7 @@ export class Engine implements M.MetaApi {
     // Under the engine lock already (Pipelines.delete takes it): the output repo goes in the same batch.
     await this.pipelines.delete(name, opts ?? {}, async ops => {
       if (await this.db.get(k('repo', name)) !== undefined) await this.repoDeleteOps(name, true, ops)
-    })
+    }, async () => await this.logs.dropOps(name))
   }
 
   async setPipelineState (name: string, state: 'running' | 'stopped'): Promise<M.PipelineInfo> {
@@ -317,8 +320,8 @@ export class Engine implements M.MetaApi {
     return await this.pipelines.updateJob(id, update)
   }
 
-  async putDatums (job: string, datums: M.DatumRecord[]): Promise<void> {
-    await this.pipelines.putDatums(job, datums)
+  async putDatums (job: string, datums: M.DatumRecord[], opts?: { gone?: string[] }): Promise<void> {
+    await this.pipelines.putDatums(job, datums, opts ?? {})
   }
 
   async listDatums (pipeline: string, opts?: { job?: string } & M.PageOptions): Promise<M.Page<M.DatumRecord>> {
@@ -327,6 +330,14 @@ export class Engine implements M.MetaApi {
 
   async cachedDatums (pipeline: string, keys: string[]): Promise<Array<M.DatumRecord | null>> {
     return await this.pipelines.cachedDatums(pipeline, keys)
+  }
+
+  async appendLogs (job: string, lines: M.LogEntry[]): Promise<void> {
+    await this.logs.append(job, lines)
+  }
+
+  async readLogs (query: M.LogQuery): Promise<M.Page<M.LogLine>> {
+    return await this.logs.read(query)
   }
 
   // ---- branches ----
@@ -440,8 +451,8 @@ export class Engine implements M.MetaApi {
     return await this.reader.readPlan(repo, rev, p)
   }
 
-  async diff (repo: string, from: string | null, to: string, opts: { path?: string } = {}): Promise<M.Change[]> {
-    return await this.reader.diff(repo, from, to, opts)
+  async diff (repo: string, from: string | null, to: string, opts?: M.DiffOptions): Promise<M.Change[]> {
+    return await this.reader.diff(repo, from, to, opts ?? {})
   }
 
   // ---- maintenance (maintenance/) ----

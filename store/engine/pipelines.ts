@@ -209,11 +209,12 @@ export class Pipelines {
 
   /** Drops the pipeline, its versions and jobs; the output repo too unless `keepRepo`. */
   async delete (
-    name: string, opts: { keepRepo?: boolean }, dropRepo: (ops: BatchOp[]) => Promise<void>
+    name: string, opts: { keepRepo?: boolean }, dropRepo: (ops: BatchOp[]) => Promise<void>,
+    dropLogs: () => Promise<BatchOp[]>
   ): Promise<void> {
     await this.core.lock(async () => {
       const rec = await this.rec(name)
-      const ops: BatchOp[] = [{ type: 'del', key: k('pl', name) }]
+      const ops: BatchOp[] = [{ type: 'del', key: k('pl', name) }, ...await dropLogs()]
       for (const i of rec.inputs) ops.push({ type: 'del', key: k('pin', i.repo, i.branch, name) })
       for (const p of ['pv', 'dt', 'rc']) {
         for await (const [key] of range(this.db, k(p, name))) ops.push({ type: 'del', key })
@@ -276,9 +277,13 @@ export class Pipelines {
     return next === undefined ? { entries } : { entries, next }
   }
 
-  async putDatums (job: string, datums: M.DatumRecord[]): Promise<void> {
+  async putDatums (job: string, datums: M.DatumRecord[], opts: { gone?: string[] }): Promise<void> {
     if (!Array.isArray(datums)) throw invalidArgument('putDatums() takes a list of datum records')
     for (const d of datums) checkDatum(d, job)
+    const gone = opts.gone ?? []
+    if (!Array.isArray(gone) || !gone.every(id => typeof id === 'string' && HEX64.test(id))) {
+      throw invalidArgument('putDatums(): gone is a list of datum ids')
+    }
     await this.core.lock(async () => {
       const j = await this.job(job)
       if (j.state !== 'running') throw conflict(`job ${job} is ${j.state}; only a running job records datums`, { job })
@@ -292,6 +297,7 @@ export class Pipelines {
           ops.push({ type: 'put', key: k('rc', j.pipeline, d.key), value: d })
         }
       }
+      for (const id of gone) ops.push({ type: 'del', key: k('dt', j.pipeline, id) })
       await writeBatch(this.db, ops)
     })
   }

@@ -2,7 +2,7 @@
 import type * as M from '../api/meta.js'
 import { parseRev, COMMIT_PREFIX_RE, TREE_REV_RE } from '../api/revs.js'
 import { normPath } from '../api/names.js'
-import { PfsError, notFound, corrupt } from '../api/errors.js'
+import { PfsError, notFound, corrupt, invalidArgument } from '../api/errors.js'
 import { EMPTY_TREE } from '../format/codec.js'
 import { entryAt, listDir, walkDir, diffTrees, info, clampLimit } from '../tree/walk.js'
 import { type CommitRec, type BranchRec, k, range, lastPart } from './index-db.js'
@@ -168,7 +168,13 @@ export class Reader {
     }
   }
 
-  async diff (repo: string, from: string | null, to: string, opts: { path?: string }): Promise<M.Change[]> {
+  async diff (
+    repo: string, from: string | null, to: string, opts: M.DiffOptions
+  ): Promise<M.Change[]> {
+    const levels = opts.levels
+    if (levels !== undefined && !(Number.isSafeInteger(levels) && levels >= 1)) {
+      throw invalidArgument(`diff levels must be a whole number from 1, not ${JSON.stringify(levels)}`)
+    }
     const b = await this.resolve(repo, to)
     let aRoot = EMPTY_TREE
     if (from !== null) aRoot = (await this.resolve(repo, from)).root
@@ -177,7 +183,8 @@ export class Reader {
     const ea = await entryAt(this.core.nodes, aRoot, path, 0).catch(notFoundIsEmpty)
     const eb = await entryAt(this.core.nodes, b.root, path, 0).catch(notFoundIsEmpty)
     const out: M.Change[] = []
-    await diffTrees(this.core.nodes, ea?.k === 'd' ? ea.h : EMPTY_TREE, eb?.k === 'd' ? eb.h : EMPTY_TREE, path, out)
+    const [a, b2] = [ea?.k === 'd' ? ea.h : EMPTY_TREE, eb?.k === 'd' ? eb.h : EMPTY_TREE]
+    await diffTrees(this.core.nodes, a, b2, path, out, levels)
     return out
   }
 }

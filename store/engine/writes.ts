@@ -313,7 +313,14 @@ export class Writer {
         }
         await tree.put(path, link); return
       }
-      case 'delete': await tree.delete(path, op.recursive ?? false); return
+      case 'delete': {
+        try {
+          await tree.delete(path, op.recursive ?? false)
+        } catch (e) {
+          if (op.force !== true || !isPfsError(e, 'NOT_FOUND')) throw e
+        }
+        return
+      }
       case 'rename': await tree.rename(normPath(op.from), path); return
       case 'setattr': await tree.setattr(path, op.mode, op.mtime); return
       case 'copy': {

@@ -51,7 +51,7 @@ const PROGRESS_METHODS: ReadonlySet<string> = new Set(['gc', 'fsck', 'rebuildInd
 const OPTIONS_AT: Partial<Record<Method, number>> = {
   createRepo: 1, deleteRepo: 1, createBranch: 2, startCommit: 2, finishCommit: 2, log: 2, listCommits: 1,
   list: 3, walk: 3, diff: 3, modify: 3, stage: 2, du: 0, gc: 0, fsck: 0, rebuildIndex: 0,
-  abortCommit: 2, createPipeline: 1, deletePipeline: 1, listJobs: 0, listDatums: 1
+  abortCommit: 2, createPipeline: 1, deletePipeline: 1, listJobs: 0, listDatums: 1, putDatums: 2, readLogs: 0
 }
 const DEFAULT_MAX_BODY = 64 * 1024 * 1024
 /** Longest unix socket path the kernel accepts (sun_path is 108 bytes with the NUL). */

@@ -78,38 +78,53 @@ export async function walkDir (
   return more ? { entries, next: entries[entries.length - 1].path } : { entries }
 }
 
-/** Changes between two trees; equal subtrees (equal hashes) are skipped without reading. */
-export async function diffTrees (io: NodeIO, a: string, b: string, path: string, out: Change[]): Promise<void> {
-  if (a === b) return
+/**
+ * Changes between two trees, sorted by path; equal subtrees (equal hashes) are skipped
+ * without reading. `levels` bounds how deep below `path` changes are reported: a folder at
+ * the last level that differs is one 'changed' entry, an added or removed one is reported
+ * without its contents (undefined: every level).
+ */
+export async function diffTrees (
+  io: NodeIO, a: string, b: string, path: string, out: Change[], levels?: number
+): Promise<void> {
+  await diffLevel(io, a, b, path, out, levels ?? Infinity)
+  out.sort((p, q) => p.path < q.path ? -1 : p.path > q.path ? 1 : 0)
+}
+
+async function diffLevel (
+  io: NodeIO, a: string, b: string, path: string, out: Change[], levels: number
+): Promise<void> {
+  if (a === b || levels < 1) return
   const [na, nb] = await Promise.all([io.getNode(a), io.getNode(b)])
   const [ea, eb] = await Promise.all([changedEntries(io, na, nb), changedEntries(io, nb, na)])
   const mb = new Map(eb.map(e => [e.n, e]))
   for (const x of ea) {
     const y = mb.get(x.n)
     const p = joinPath(path, x.n)
-    if (y === undefined) { await removedOrAdded(io, x, p, 'removed', out); continue }
+    if (y === undefined) { await removedOrAdded(io, x, p, 'removed', out, levels); continue }
     mb.delete(x.n)
-    if (x.k === 'd' && y.k === 'd') { await diffTrees(io, x.h, y.h, p, out); continue }
+    if (x.k === 'd' && y.k === 'd' && levels > 1) { await diffLevel(io, x.h, y.h, p, out, levels - 1); continue }
     if (x.k !== y.k) {
-      await removedOrAdded(io, x, p, 'removed', out)
-      await removedOrAdded(io, y, p, 'added', out)
+      await removedOrAdded(io, x, p, 'removed', out, levels)
+      await removedOrAdded(io, y, p, 'added', out, levels)
       continue
     }
     if (x.h !== y.h || x.m !== y.m || x.l !== y.l) {
       out.push({ path: p, change: 'changed', kind: kindOf(y.k), sizeBefore: x.s, sizeAfter: y.s })
     }
   }
-  for (const y of mb.values()) await removedOrAdded(io, y, joinPath(path, y.n), 'added', out)
-  out.sort((p, q) => p.path < q.path ? -1 : p.path > q.path ? 1 : 0)
+  for (const y of mb.values()) await removedOrAdded(io, y, joinPath(path, y.n), 'added', out, levels)
 }
 
 async function removedOrAdded (
-  io: NodeIO, e: TreeEntry, path: string, change: 'added' | 'removed', out: Change[]
+  io: NodeIO, e: TreeEntry, path: string, change: 'added' | 'removed', out: Change[], levels: number
 ): Promise<void> {
   const size = change === 'added' ? { sizeAfter: e.s } : { sizeBefore: e.s }
   out.push({ path, change, kind: kindOf(e.k), ...size })
-  if (e.k === 'd') {
-    for await (const c of iterDir(io, e.h)) await removedOrAdded(io, c, joinPath(path, c.n), change, out)
+  if (e.k === 'd' && levels > 1) {
+    for await (const c of iterDir(io, e.h)) {
+      await removedOrAdded(io, c, joinPath(path, c.n), change, out, levels - 1)
+    }
   }
 }
 
