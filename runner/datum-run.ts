@@ -12,7 +12,8 @@ import type { Backend, DatumResult, DatumRun } from './backend.js'
 import type { Datum } from './datums.js'
 import type { LogSink } from './log-sink.js'
 import type { OutputSession } from './outputs.js'
-import { type PipelineSpec, durationMs, quantityBytes } from './spec.js'
+import { durationMs } from './duration.js'
+import { type PipelineSpec, quantityBytes } from './spec.js'
 
 export type RunnerEvent =
   | { kind: 'job', job: JobInfo }

@@ -4,4 +4,5 @@
 export { parseSpec, specJsonSchema, pipelineDef, type PipelineSpec } from './spec.js'
 export { enumerate, inputCommits } from './datums.js'
 export { runQueued, type RunnerEvent } from './jobs.js'
+export { Runner } from './runner.js'
 export { LocalBackend } from './local.js'

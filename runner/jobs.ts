@@ -21,9 +21,13 @@ import { combine, datumKey, make, pfsEntries } from './datums.js'
 import { LogSink } from './log-sink.js'
 import { OutputSession, presentIn } from './outputs.js'
 import { type JobPlan, cachedAll, jobCommits, planJob } from './plan.js'
-import { type PipelineSpec, checkSpec, durationMs } from './spec.js'
+import { durationMs } from './duration.js'
+import { type PipelineSpec, checkSpec } from './spec.js'
 
 export type { RunnerEvent }
+
+/** How often a running job looks whether it was stopped by `pfs job stop`. */
+const KILL_POLL_MS = 1000
 
 export interface RunOptions {
   backend: Backend
@@ -34,17 +38,38 @@ export interface RunOptions {
   signal?: AbortSignal
 }
 
-/** Runs every queued job, oldest first, including those its outputs queue. */
+/** Runs every job that can run, oldest first, including those its outputs queue or set free. */
 export async function runQueued (pfs: Pfs, opts: RunOptions): Promise<JobInfo[]> {
   const done: JobInfo[] = []
   for (;;) {
     if (opts.signal?.aborted === true) return done
-    const queued = (await pfs.listJobs({ waiting: true, limit: 10_000 })).entries
-    if (queued.length === 0) return done
-    // Oldest first: the list is newest first.
-    const next = queued[queued.length - 1]!
+    const next = await nextRunnable(pfs)
+    if (next === undefined) return done
     done.push(await runJob(pfs, next.id, opts))
   }
+}
+
+/**
+ * The oldest job that can run now: one that waits for no upstream job, of a running
+ * pipeline, with no older unfinished job of its pipeline (a pipeline's jobs run in the
+ * order of their commits).
+ */
+export async function nextRunnable (pfs: Pfs): Promise<JobInfo | undefined> {
+  const waiting = (await pfs.listJobs({ waiting: true, limit: 10_000 })).entries.reverse()
+  const seen = new Set<string>()
+  const running = new Map<string, boolean>()
+  for (const j of waiting) {
+    if (seen.has(j.pipeline)) continue
+    seen.add(j.pipeline)
+    if ((j.waitsFor ?? []).length > 0) continue
+    let on = running.get(j.pipeline)
+    if (on === undefined) {
+      on = (await pfs.inspectPipeline(j.pipeline).catch(() => undefined))?.state === 'running'
+      running.set(j.pipeline, on)
+    }
+    if (on) return j
+  }
+  return undefined
 }
 
 /** Runs one job to its end (or until stopped, when it is left queued). */
@@ -151,6 +176,7 @@ class JobRun {
     for (let i = 0; i < reused.length; i += 1000) await pfs.putDatums(job.id, reused.slice(i, i + 1000))
 
     const stoppedFromOutside = await this.runAll(toRun, started)
+    if (this.killed) return await pfs.inspectJob(job.id)
     if (stoppedFromOutside) {
       return await pfs.updateJob(job.id, { state: 'queued', reason: 'stopped; it resumes with the datums it finished' })
     }
@@ -183,6 +209,12 @@ class JobRun {
     const timer = jobTimeout === undefined
       ? undefined
       : setTimeout(() => { this.timedOut = true; abort.abort() }, Math.max(0, jobTimeout - (Date.now() - started)))
+    // `pfs job stop` (from any process) kills the job: its running datums stop at once.
+    const watch = setInterval(() => {
+      void this.pfs.inspectJob(job.id).then(j => {
+        if (j.state === 'killed') { this.killed = true; abort.abort() }
+      }, () => {})
+    }, KILL_POLL_MS)
     const total = plan.unchanged + plan.datums.length
     let done = total - toRun.length
     const ctx = {
@@ -200,12 +232,14 @@ class JobRun {
       })))
     } finally {
       clearTimeout(timer)
+      clearInterval(watch)
       opts.signal?.removeEventListener('abort', onStop)
     }
     return opts.signal?.aborted === true && !this.timedOut
   }
 
   private timedOut = false
+  private killed = false
 
   private async finish (started: number): Promise<JobInfo> {
     const { pfs, plan, job, spec, pipeline } = this

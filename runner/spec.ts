@@ -13,6 +13,8 @@ import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
 import { checkRefName, invalidArgument } from '../store/index.js'
 import { compileGlob } from './glob.js'
+import { DURATION_RE } from './duration.js'
+import { parseCron } from './cron.js'
 
 /** A repo or branch name, by the store's own rules (the message says what is wrong). */
 const name = (what: 'repo' | 'branch' | 'pipeline' | 'input'): z.ZodString =>
@@ -25,7 +27,7 @@ const name = (what: 'repo' | 'branch' | 'pipeline' | 'input'): z.ZodString =>
     }
   })
 
-const duration = z.string().regex(/^(\d+(\.\d+)?(h|m|s|ms))+$/, 'a duration such as "30s", "5m" or "1h30m"')
+const duration = z.string().regex(DURATION_RE, 'a duration such as "30s", "5m" or "1h30m"')
 const quantity = z.union([z.number().nonnegative(), z.string().regex(/^\d+(\.\d+)?([KMGTPE]i?|k|m)?$/,
   'a quantity such as "512Mi", "1.5G" or "500m"')])
 
@@ -44,7 +46,13 @@ const pfsInput = z.strictObject({
 
 const cronInput = z.strictObject({
   name: name('input'),
-  spec: z.string().min(1, 'a cron spec such as "@every 60s", "@daily" or "*/5 * * * *"'),
+  spec: z.string().superRefine((v, ctx) => {
+    try {
+      parseCron(v)
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', message: (e as Error).message.replace(/^cron spec ".*?": /, '') })
+    }
+  }),
   repo: name('repo').optional(),
   overwrite: z.boolean().default(false),
   start: z.string().optional()
@@ -301,11 +309,12 @@ function crossChecks (spec: PipelineSpec, add: (path: string, problem: string) =
   walk(spec.input, 'input', new Map())
 }
 
-function fillNames (inp: Input): Input {
+/** Input names default to the repo; a cron input's repo, as in Pachyderm, is `<pipeline>_<name>`. */
+function fillNames (inp: Input, pipeline: string): Input {
   if ('pfs' in inp) return { pfs: { ...inp.pfs, name: inp.pfs.name ?? inp.pfs.repo } }
-  if ('cron' in inp) return { cron: { ...inp.cron, repo: inp.cron.repo ?? inp.cron.name } }
+  if ('cron' in inp) return { cron: { ...inp.cron, repo: inp.cron.repo ?? `${pipeline}_${inp.cron.name}` } }
   const [kind, list] = Object.entries(inp)[0] as [string, Input[]]
-  return { [kind]: list.map(fillNames) } as Input
+  return { [kind]: list.map(x => fillNames(x, pipeline)) } as Input
 }
 
 /**
@@ -333,7 +342,7 @@ export function checkSpec (raw: unknown, source: string): PipelineSpec {
   const list = r.success ? [] : problems(norm, r.error)
   let spec: PipelineSpec | undefined
   if (r.success) {
-    spec = { ...r.data, input: fillNames(r.data.input as Input) }
+    spec = { ...r.data, input: fillNames(r.data.input as Input, r.data.pipeline.name) }
     crossChecks(spec, (path, problem) => list.push(`${path}: ${problem}`))
   }
   if (list.length > 0 || spec === undefined) {
@@ -353,16 +362,6 @@ export function specJsonSchema (): Record<string, unknown> {
   }
 }
 
-/** Milliseconds of a duration such as "1h30m" or "45s". */
-export function durationMs (d: string | undefined): number | undefined {
-  if (d === undefined) return undefined
-  let ms = 0
-  for (const m of d.matchAll(/(\d+(?:\.\d+)?)(ms|h|m|s)/g)) {
-    ms += Number(m[1]) * ({ h: 3_600_000, m: 60_000, s: 1000, ms: 1 } as Record<string, number>)[m[2]!]!
-  }
-  return ms
-}
-
 /** Bytes of a quantity such as "512Mi", "1.5G" or 1048576. */
 export function quantityBytes (q: string | number | undefined): number | undefined {
   if (q === undefined) return undefined
@@ -373,6 +372,13 @@ export function quantityBytes (q: string | number | undefined): number | undefin
   const pow = 'KMGTPE'.indexOf(unit[0]?.toUpperCase() ?? '') + 1
   const base = unit.endsWith('i') ? 1024 : 1000
   return Math.round(Number(m[1]) * (unit === 'm' ? 0.001 : base ** pow))
+}
+
+/** The cron inputs of an input tree. */
+export function cronInputs (input: Input): CronInput[] {
+  if ('pfs' in input) return []
+  if ('cron' in input) return [input.cron]
+  return (Object.values(input)[0] as Input[]).flatMap(cronInputs)
 }
 
 /** Every pfs (and cron) input: its name, repo and branch, in spec order. */
@@ -389,7 +395,7 @@ export function pfsInputs (input: Input): Array<{ name: string, repo: string, br
  */
 export function pipelineDef (spec: PipelineSpec): {
   name: string, description: string, spec: PipelineSpec, hash: string,
-  inputs: Array<{ repo: string, branch: string }>, outputBranch: string
+  inputs: Array<{ repo: string, branch: string }>, outputBranch: string, createRepos: string[]
 } {
   const { transform, input, salt } = spec
   const hash = createHash('sha256').update(JSON.stringify(sortKeys({ transform, input, salt: salt ?? '' })))
@@ -402,7 +408,13 @@ export function pipelineDef (spec: PipelineSpec): {
     return true
   })
   return {
-    name: spec.pipeline.name, description: spec.description, spec, hash, inputs, outputBranch: spec.output_branch
+    name: spec.pipeline.name,
+    description: spec.description,
+    spec,
+    hash,
+    inputs,
+    outputBranch: spec.output_branch,
+    createRepos: cronInputs(input).map(c => c.repo!)
   }
 }
 

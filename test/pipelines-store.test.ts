@@ -155,6 +155,46 @@ for (const kind of ['embedded', 'remote'] as StoreKind[]) {
     t.equal((await pfs.listJobs({ pipeline: 'score' })).entries.length, 1, 'nothing downstream was queued')
   })
 
+  t.test(`${kind}: a commit flows through a DAG once: jobs below wait for the outputs above`, async t => {
+    const pfs = await tmpStore(t, kind)
+    await pfs.createRepo('raw')
+    await pfs.createPipeline(def('prep', ['raw']))
+    await pfs.createPipeline(def('train', ['prep']))
+    await pfs.createPipeline(def('score', ['train', 'raw']))
+    for (const j of (await pfs.listJobs()).entries) await pfs.updateJob(j.id, { state: 'killed' })
+    const c = await commitTo(pfs, 'raw', 'a', 'a')
+    const set = (await pfs.listJobs({ commitSet: c })).entries
+    t.same(set.map(j => j.pipeline).sort(), ['prep', 'score', 'train'], 'one job per pipeline below, one commit set')
+    const job = (name: string): JobInfo => set.find(j => j.pipeline === name)!
+    t.same(job('prep').waitsFor, [])
+    t.same(job('train').waitsFor, [job('prep').id], 'train waits for prep\'s job')
+    t.same(job('score').waitsFor, [job('train').id], 'score waits for train, not for raw')
+    t.match(job('score').reason, /waiting for the output of train/)
+    t.match(job('score').inputs, [{ repo: 'train', from: job('train').id }, { repo: 'raw', commit: c }])
+
+    // prep's job makes its commit: train reads it now, and nothing new is queued.
+    const prep = job('prep')
+    await pfs.updateJob(prep.id, { state: 'running' })
+    const out = await pfs.putFile('prep', 'master', 'x', Buffer.from('x'), { job: prep.id })
+    await pfs.updateJob(prep.id, { state: 'success' })
+    const train = await pfs.inspectJob(job('train').id)
+    t.same(train.waitsFor, [], 'train waits no more')
+    t.equal(train.inputs[0]!.commit, out.commit.id, 'and reads prep\'s output of this commit set')
+    t.equal((await pfs.listJobs({ pipeline: 'train' })).entries.filter(j => j.state === 'queued').length, 1,
+      'no second train job')
+
+    // train's job fails: score, waiting for it, fails too, saying why.
+    await pfs.updateJob(train.id, { state: 'running' })
+    await pfs.updateJob(train.id, { state: 'failure', reason: 'datum x failed' })
+    const score = await pfs.inspectJob(job('score').id)
+    t.equal(score.state, 'failure')
+    t.match(score.reason, /upstream job [0-9a-f]{12} of pipeline train failed/)
+    t.equal((await pfs.listJobs({ waiting: true })).entries.length, 0, 'nothing is left waiting')
+
+    await refused(t, 'a cycle', pfs.createPipeline(def('prep', ['raw', 'score']), { update: true }),
+      'INVALID_ARGUMENT', /cannot read score: score reads the output of prep/)
+  })
+
   t.test(`${kind}: deleting a pipeline`, async t => {
     const pfs = await tmpStore(t, kind)
     await pfs.createRepo('images')

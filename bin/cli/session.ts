@@ -24,6 +24,8 @@ export async function withPfs<T> (
 }
 
 async function runTriggered (pfs: Pfs, argv: GlobalArgs): Promise<void> {
+  // A server's own runner runs them: only a process that owns the store runs jobs.
+  if (pfs.mode !== 'embedded') return
   const { jobsWaiting, runJobsHere } = await import('./jobs-here.js')
   if (!await jobsWaiting(pfs)) return
   const jobs = await runJobsHere(pfs, { json: argv.json, quiet: true })

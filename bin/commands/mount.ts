@@ -10,6 +10,7 @@ import { defineCommand } from '../cli/command.js'
 import { json, line, stderrLog } from '../cli/output.js'
 import { stopSignal } from '../cli/signals.js'
 import { defaultMountDir, recordMount, forgetMount, runtimeDir } from '../cli/mounts.js'
+import { startRunner } from '../cli/jobs-here.js'
 
 export default defineCommand({
   command: 'mount [dir]',
@@ -24,6 +25,11 @@ export default defineCommand({
       default: '32M',
       describe: 'memory for cached chunks (e.g. 512M, 2G); a local store is also cached by the kernel, ' +
         'so more helps most with a remote server or S3'
+    })
+    .option('runner', {
+      type: 'boolean',
+      default: true,
+      describe: 'run pipeline jobs in this process while it owns the store (--no-runner: leave them queued)'
     })
     .option('allow-other', {
       type: 'boolean',
@@ -60,6 +66,10 @@ export default defineCommand({
         log: stderrLog
       })
       shared.onChange(repo => m.fs.invalidate(repo))
+      // Owning the store, this process runs the pipelines too; the sandboxes read through this mount.
+      const runner = shared.server !== undefined && argv.runner
+        ? await startRunner(shared.pfs, shared.onChange, dir)
+        : undefined
       await recordMount(dir, store)
       if (argv.json) await json({ mounted: dir, store, mode: shared.pfs.mode })
       else {
@@ -67,6 +77,7 @@ export default defineCommand({
         await line(`mounted ${store} at ${where}; stop with Ctrl-C or \`pfs unmount ${dir}\``)
       }
       await stopSignal()
+      await runner?.stop()
       const committed = await m.unmount()
       await forgetMount(dir)
       if (!argv.json) for (const c of committed) await line(`committed ${c}`)

@@ -13,12 +13,16 @@ import { envToken, invalidArgument } from '../../store/index.js'
 import { defineCommand, type GlobalArgs } from '../cli/command.js'
 import { json, line, stderrLog } from '../cli/output.js'
 import { stopSignal } from '../cli/signals.js'
+import { startRunner } from '../cli/jobs-here.js'
 
 export default defineCommand({
   command: 'serve',
   describe: 'serve the store to other pfs processes and machines',
   builder: y => y
     .option('listen', { type: 'string', describe: 'also listen on TCP at host:port (needs a token)' })
+    .option('runner', {
+      type: 'boolean', default: true, describe: 'run pipeline jobs here (--no-runner: leave them queued)'
+    })
     .example('pfs serve', 'unix socket only: <store>/pfs.sock')
     .example('pfs serve --listen 0.0.0.0:7070', 'a token is generated and saved to <store>/token (mode 0600)')
     .example('PFS_TOKEN_FILE=~/.pfs-token pfs serve --listen 7070', 'serve with a token of your own'),
@@ -27,7 +31,7 @@ export default defineCommand({
     const { storeDir, ownStore } = await import('../../store/index.js')
     const store = storeDir({ store: argv.store })
     let token: ServerToken | undefined
-    const { server, close } = await ownStore({
+    const { server, close, pfs, onChange } = await ownStore({
       store,
       command: 'serve',
       log: stderrLog,
@@ -37,7 +41,9 @@ export default defineCommand({
         ? undefined
         : (token = await serverToken(store, argv)).token
     })
+    let runner: { stop: () => Promise<void> } | undefined
     try {
+      if (argv.runner) runner = await startRunner(pfs, onChange)
       const url = server.address ? `http://${hostPort(server.address.host, server.address.port)}` : undefined
       if (argv.json) {
         await json({ store, socket: server.socketPath, url, tokenFile: token?.file })
@@ -51,6 +57,7 @@ export default defineCommand({
       await stopSignal()
       process.stderr.write('pfs: stopping\n')
     } finally {
+      await runner?.stop()
       await close()
     }
   }

@@ -1,14 +1,18 @@
 /**
  * `pfs wait repo@rev`: until every job downstream of that commit has finished. With no
- * daemon running, it runs what is queued itself. Exits 1 naming the failed job and datum.
+ * daemon running, it runs what is queued itself; with one, it follows the server's runner.
+ * Exits 1 naming the failed job and datum, or the job that cannot run and why.
  */
-import { type JobInfo, PfsError } from '../../store/index.js'
+import { type CommitInfo, type JobInfo, type Pfs, PfsError } from '../../store/index.js'
 import { defineCommand } from '../cli/command.js'
 import { withPfs } from '../cli/session.js'
 import { parseAddress } from '../cli/address.js'
 import { revOrDefault } from '../cli/default-rev.js'
 import { jobsWaiting, runJobsHere } from '../cli/jobs-here.js'
 import { json, line, shortId } from '../cli/output.js'
+
+const FINISHED: ReadonlySet<string> = new Set(['success', 'failure', 'killed'])
+const POLL_MS = 300
 
 export default defineCommand({
   command: 'wait <rev>',
@@ -20,21 +24,21 @@ export default defineCommand({
     const a = parseAddress(argv.rev)
     const jobs = await withPfs(argv, async pfs => {
       const commit = await pfs.inspectCommit(a.repo, await revOrDefault(pfs, a, 'wait'))
-      if (await jobsWaiting(pfs)) await runJobsHere(pfs, { json: argv.json, quiet: true })
-      // Downstream: the jobs that read the commit or share its commit set, and those that share theirs.
-      const set = commit.provenance.job !== undefined
-        ? (await pfs.inspectJob(commit.provenance.job)).commitSet
-        : commit.id
-      const all: JobInfo[] = []
-      let after: string | undefined
-      do {
-        const page = await pfs.listJobs({ after, limit: 10_000 })
-        all.push(...page.entries)
-        after = page.next
-      } while (after !== undefined)
-      const sets = new Set([set])
-      for (const j of all) if (j.inputs.some(i => i.commit === commit.id)) sets.add(j.commitSet)
-      return all.filter(j => sets.has(j.commitSet))
+      if (pfs.mode === 'embedded') {
+        if (await jobsWaiting(pfs)) await runJobsHere(pfs, { json: argv.json, quiet: true })
+        const found = await downstream(pfs, commit)
+        for (const j of found) {
+          if (FINISHED.has(j.state) || (await pfs.inspectPipeline(j.pipeline)).state === 'running') continue
+          j.reason = `pipeline ${j.pipeline} is stopped; \`pfs pipeline start ${j.pipeline}\` runs it`
+        }
+        return found
+      }
+      // A server runs them: follow its runner until none is left to finish.
+      for (;;) {
+        const found = await downstream(pfs, commit)
+        if (found.every(j => FINISHED.has(j.state))) return found
+        await new Promise(resolve => setTimeout(resolve, POLL_MS))
+      }
     })
     if (argv.json) await json(jobs)
     else {
@@ -43,10 +47,28 @@ export default defineCommand({
       }
     }
     const bad = jobs.filter(j => j.state !== 'success')
-    if (bad.length > 0) {
-      const j = bad[bad.length - 1]!
-      throw new PfsError('CONFLICT', `job ${shortId(j.id)} of pipeline ${j.pipeline} ${j.state}` +
-        `${j.reason !== '' ? `: ${j.reason}` : ''}; see \`pfs job inspect ${shortId(j.id)}\``, { job: j.id })
-    }
+    if (bad.length === 0) return
+    const j = bad[bad.length - 1]!
+    const what = FINISHED.has(j.state) ? j.state : `cannot run now (${j.state}`
+    throw new PfsError('CONFLICT', `job ${shortId(j.id)} of pipeline ${j.pipeline} ${what}` +
+      `${j.reason !== '' ? `: ${j.reason}` : ''}${FINISHED.has(j.state) ? '' : ')'}; ` +
+      `see \`pfs job inspect ${shortId(j.id)}\``, { job: j.id })
   }
 })
+
+/** The jobs downstream of a commit: its commit set's, and those of any set that read it. */
+async function downstream (pfs: Pfs, commit: CommitInfo): Promise<JobInfo[]> {
+  const set = commit.provenance.job !== undefined
+    ? (await pfs.inspectJob(commit.provenance.job)).commitSet
+    : commit.id
+  const all: JobInfo[] = []
+  let after: string | undefined
+  do {
+    const page = await pfs.listJobs({ after, limit: 10_000 })
+    all.push(...page.entries)
+    after = page.next
+  } while (after !== undefined)
+  const sets = new Set([set])
+  for (const j of all) if (j.inputs.some(i => i.commit === commit.id)) sets.add(j.commitSet)
+  return all.filter(j => sets.has(j.commitSet))
+}

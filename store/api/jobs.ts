@@ -17,6 +17,8 @@ export interface PipelineDef {
   inputs: Array<{ repo: string, branch: string }>
   /** Branch of the output repo (named after the pipeline) the jobs commit to. */
   outputBranch: string
+  /** Input repos the pipeline feeds itself (a cron input's ticks), made if missing. */
+  createRepos?: string[]
 }
 
 export interface PipelineVersion {
@@ -67,8 +69,14 @@ export interface JobInfo {
   state: JobState
   /** Why it waits, failed or was killed, in a line. */
   reason: string
-  /** The head commit of every input branch when the job was queued (null: no commit yet). */
-  inputs: Array<{ repo: string, branch: string, commit: string | null }>
+  /**
+   * The commit of every input branch the job reads (null: no commit yet): its head when the
+   * job was queued, or, for the output of an upstream job of the same commit set (`from`),
+   * that job's output commit once it has finished.
+   */
+  inputs: Array<{ repo: string, branch: string, commit: string | null, from?: string }>
+  /** Upstream jobs of the same commit set whose output commits this job waits for. */
+  waitsFor: string[]
   /** What queued it: a commit to an input, or the pipeline's creation or update. */
   trigger: { kind: 'commit', repo: string, commit: string } | { kind: 'create' | 'update' }
   /** Run every datum again, even those that succeeded before. */

@@ -7,7 +7,6 @@
  * A commit that finishes on an input branch queues its jobs in its own batch (`onCommit`),
  * so no job is ever lost; the output repo is written only by a running job of its pipeline.
  */
-import { randomBytes } from 'node:crypto'
 import type * as M from '../api/meta.js'
 import { checkRefName } from '../api/names.js'
 import { conflict, exists, invalidArgument, notFound, readOnly } from '../api/errors.js'
@@ -17,6 +16,7 @@ import {
 import { repoRec } from './records.js'
 import { journal } from './journal.js'
 import type { Core } from './core.js'
+import { JobQueue, TERMINAL, isStat } from './job-queue.js'
 
 interface PipelineRec {
   name: string
@@ -29,7 +29,6 @@ interface PipelineRec {
 }
 
 const JOB_ID = /^[0-9a-f]{32}$/
-const TERMINAL: ReadonlySet<M.JobState> = new Set(['success', 'failure', 'killed'])
 /** Which states a job may move to from each (running → queued: a restarted runner resumes it). */
 const NEXT: Record<M.JobState, ReadonlySet<M.JobState>> = {
   queued: new Set(['running', 'killed', 'failure']),
@@ -38,12 +37,13 @@ const NEXT: Record<M.JobState, ReadonlySet<M.JobState>> = {
   failure: new Set(),
   killed: new Set()
 }
-const EMPTY_STATS: M.JobStats = {
-  datums: 0, processed: 0, skipped: 0, failed: 0, recovered: 0, bytesIn: 0, bytesOut: 0
-}
 
 export class Pipelines {
-  constructor (private readonly core: Core, private readonly changed: (repo: string) => void) {}
+  private readonly queue: JobQueue
+
+  constructor (private readonly core: Core, private readonly changed: (repo: string) => void) {
+    this.queue = new JobQueue(core.db)
+  }
 
   private get db (): Core['db'] { return this.core.db }
 
@@ -69,11 +69,19 @@ export class Pipelines {
         throw exists('pipeline', def.name, '`pfs pipeline update` makes a new version of it')
       }
       if (old === undefined && opts.update === true) throw notFound('pipeline', def.name, 'create it first')
+      const ops: BatchOp[] = []
+      const made = new Set<string>()
+      for (const name of def.createRepos ?? []) {
+        if (name === def.name || await this.db.get(k('repo', name)) !== undefined) continue
+        const rec: RepoRec = { name, description: `ticks of a cron input of pipeline ${def.name}`, created: now }
+        await journal(this.core.objects, { op: 'repo-create', time: now, repo: name, description: rec.description })
+        ops.push({ type: 'put', key: k('repo', name), value: rec })
+        made.add(name)
+      }
       for (const i of def.inputs) {
-        await repoRec(this.db, i.repo)
+        if (!made.has(i.repo)) await repoRec(this.db, i.repo)
         if (i.repo === def.name) throw invalidArgument(`pipeline ${def.name} cannot read its own output repo`)
       }
-      const ops: BatchOp[] = []
       const repo = await this.db.get(k('repo', def.name)) as RepoRec | undefined
       if (repo === undefined) {
         const rec: RepoRec = {
@@ -102,69 +110,46 @@ export class Pipelines {
         { type: 'put', key: k('pl', def.name), value: rec },
         { type: 'put', key: k('pv', def.name, version), value: v }
       )
+      await this.refuseCycle(def)
       const trigger = { kind: old === undefined ? 'create' as const : 'update' as const }
-      ops.push(...await this.queue(rec, trigger, undefined, opts.reprocess === true, now))
+      ops.push(...(await this.queue.queue([rec], trigger, { reprocess: opts.reprocess === true, now })).ops)
       await writeBatch(this.db, ops)
       this.changed(def.name)
       return await this.info(rec)
     })
   }
 
-  /** The job-queueing ops for a pipeline: inputs at their heads (`moved` overrides one branch). */
-  private async queue (
-    p: PipelineRec, trigger: M.JobInfo['trigger'], moved: { repo: string, branch: string, head: string } | undefined,
-    reprocess: boolean, now: number, commitSet?: string
-  ): Promise<BatchOp[]> {
-    const inputs: M.JobInfo['inputs'] = []
-    for (const i of p.inputs) {
-      if (moved !== undefined && moved.repo === i.repo && moved.branch === i.branch) {
-        inputs.push({ ...i, commit: moved.head })
-        continue
-      }
-      const br = await this.db.get(k('br', i.repo, i.branch)) as BranchRec | undefined
-      inputs.push({ ...i, commit: br?.head ?? null })
+  /** A pipeline must not read, through others, what it writes: a commit would flow around forever. */
+  private async refuseCycle (def: M.PipelineDef): Promise<void> {
+    const below = await this.queue.downstream(def.name, def.outputBranch)
+    const reads = new Set(def.inputs.map(i => `${i.repo}@${i.branch}`))
+    const back = below.find(p => reads.has(`${p.name}@${p.outputBranch}`))
+    if (back !== undefined) {
+      throw invalidArgument(`pipeline ${def.name} cannot read ${back.name}: ${back.name} reads the output of ` +
+        `${def.name}, so each would run on the other's output forever`, { pipeline: def.name, input: back.name })
     }
-    const id = randomBytes(16).toString('hex')
-    const job: M.JobInfo = {
-      id,
-      pipeline: p.name,
-      version: p.version,
-      commitSet: commitSet ?? (trigger.kind === 'commit' ? trigger.commit : id),
-      state: 'queued',
-      reason: 'waiting for the runner',
-      inputs,
-      trigger,
-      reprocess,
-      created: now,
-      started: null,
-      finished: null,
-      output: null,
-      stats: { ...EMPTY_STATS }
-    }
-    return [
-      { type: 'put', key: k('jb', id), value: job },
-      { type: 'put', key: k('jq', p.name, now, id), value: '' },
-      { type: 'put', key: k('jt', now, id), value: '' },
-      { type: 'put', key: k('jw', now, id), value: '' }
-    ]
   }
 
   /**
-   * The jobs a commit that just finished on `rec.branch` queues, as ops for its batch. A
-   * commit made by a job passes that job's commit set on downstream.
+   * The jobs a commit that just finished on `rec.branch` queues, as ops for its batch: one
+   * for every pipeline downstream of the branch, in one commit set (the commit's, or that
+   * of the job that made it). A commit made by a job whose set already holds the jobs
+   * below it hands them its commit instead.
    */
   async onCommit (rec: CommitRec, job: string | undefined): Promise<BatchOp[]> {
-    const ops: BatchOp[] = []
     let commitSet: string | undefined
-    if (job !== undefined) commitSet = (await this.db.get(k('jb', job)) as M.JobInfo | undefined)?.commitSet
-    for await (const [key] of range(this.db, k('pin', rec.repo, rec.branch))) {
-      const p = await this.db.get(k('pl', lastPart(key))) as PipelineRec | undefined
-      if (p === undefined || p.state !== 'running') continue
-      const moved = { repo: rec.repo, branch: rec.branch, head: rec.id }
-      ops.push(...await this.queue(p, { kind: 'commit', repo: rec.repo, commit: rec.id }, moved, false,
-        rec.finished ?? this.core.clock(), commitSet ?? rec.id))
+    if (job !== undefined) {
+      const filled = await this.queue.fill(job, rec)
+      if (filled !== undefined) return filled
+      commitSet = (await this.db.get(k('jb', job)) as M.JobInfo | undefined)?.commitSet
     }
-    return ops
+    const list = await this.queue.downstream(rec.repo, rec.branch)
+    if (list.length === 0) return []
+    const trigger = { kind: 'commit' as const, repo: rec.repo, commit: rec.id }
+    const moved = { repo: rec.repo, branch: rec.branch, head: rec.id }
+    return (await this.queue.queue(list, trigger, {
+      moved, now: rec.finished ?? this.core.clock(), commitSet: commitSet ?? rec.id
+    })).ops
   }
 
   /** Refuses a write to a pipeline's output repo unless it comes from a running job of it. */
@@ -224,6 +209,8 @@ export class Pipelines {
         const j = await this.db.get(k('jb', id)) as M.JobInfo | undefined
         ops.push({ type: 'del', key }, { type: 'del', key: k('jb', id) })
         for await (const [dk] of range(this.db, k('jd', id))) ops.push({ type: 'del', key: dk })
+        // Jobs below it in a commit set will not get its output.
+        if (j !== undefined) await this.queue.cascade({ ...j, state: 'killed' }, this.core.clock(), ops)
         if (j !== undefined) {
           ops.push({ type: 'del', key: k('jt', j.created, id) }, { type: 'del', key: k('jw', j.created, id) })
         }
@@ -350,13 +337,14 @@ export class Pipelines {
       if (u.output !== undefined) j.output = String(u.output)
       if (u.stats !== undefined) {
         for (const [key, v] of Object.entries(u.stats)) {
-          if (!(key in EMPTY_STATS) && key !== 'firstDatumMs') throw invalidArgument(`unknown job stat '${key}'`)
+          if (!isStat(key)) throw invalidArgument(`unknown job stat '${key}'`)
           if (!Number.isFinite(v) || (v as number) < 0) throw invalidArgument(`job stat ${key} must be a count`)
           ;(j.stats as unknown as Record<string, number>)[key] = v as number
         }
       }
       const ops: BatchOp[] = [{ type: 'put', key: k('jb', id), value: j }]
       if (TERMINAL.has(j.state)) ops.push({ type: 'del', key: k('jw', j.created, id) })
+      if (j.state === 'failure' || j.state === 'killed') await this.queue.cascade(j, this.core.clock(), ops)
       await writeBatch(this.db, ops)
       return j
     })
@@ -392,5 +380,9 @@ function checkDef (def: M.PipelineDef): void {
   for (const i of def.inputs) {
     checkRefName('repo', i?.repo)
     checkRefName('branch', i?.branch)
+  }
+  const create = def.createRepos ?? []
+  if (!Array.isArray(create) || !create.every(r => def.inputs.some(i => i.repo === r))) {
+    throw invalidArgument(`pipeline ${def.name}: createRepos must name input repos`)
   }
 }
