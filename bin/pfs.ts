@@ -39,11 +39,12 @@ import pipeline from './commands/pipeline.js'
 import datum from './commands/datum.js'
 import job from './commands/job.js'
 import wait from './commands/wait.js'
+import logs from './commands/logs.js'
 import { provenance, subvenance } from './commands/provenance.js'
 
 const COMMANDS: AnyCommand[] = [
   repo, branch, start, commit, abort, put, get, cat, ls, rm, cp, log, diff, inspect, du, gc, fsck, serve, mount,
-  unmount, pipeline, job, datum, wait, provenance, subvenance
+  unmount, pipeline, job, datum, logs, wait, provenance, subvenance
 ]
 
 const ABOUT = 'A version-controlled file system for data. Addresses are repo@rev:path, e.g. images@master~2:cats/1.png.'

@@ -84,22 +84,11 @@ export async function planJob (
     const c = commits(name)
     return { ...c, commit: was.get(`${c.repo}@${c.branch}`) ?? null }
   }
-  const d = new DiffPlanner(pfs, { old: oldCommits, new: commits })
-  const [before, after] = [await d.touched(spec.input, 'old'), await d.touched(spec.input, 'new')]
-  const oldDatums = new Map(before.map(make).map(x => [x.id, { d: x, key: datumKey(x, versionHash) }]))
-  const datums: Datum[] = []
-  const keys: string[] = []
-  const seen = new Set<string>()
-  for (const x of after.map(make)) {
-    if (seen.has(x.id)) continue // a cross with two touched parts makes some twice
-    seen.add(x.id)
-    const key = datumKey(x, versionHash)
-    if (oldDatums.get(x.id)?.key === key) { oldDatums.delete(x.id); continue } // touched, yet the same
-    datums.push(x)
-    keys.push(key)
-  }
+  const changed = await changedDatums(pfs, spec.input, oldCommits, commits, versionHash)
+  const datums = changed.after.map(c => c.d)
+  const keys = changed.after.map(c => c.key)
   const newIds = new Set(datums.map(x => x.id))
-  const olds = [...oldDatums.values()]
+  const olds = changed.before
   const cached = await cachedAll(pfs, pipeline.name, olds.map(o => o.key))
   const remove = new Set<string>()
   for (const [i, rec] of cached.entries()) {
@@ -117,6 +106,27 @@ export async function planJob (
     base: head
   }
 }
+
+/**
+ * The datums that differ between two sets of input commits: those of the old side that are
+ * gone or changed, and those of the new side that are new or changed (each with its key).
+ * Every other datum is the same on both sides.
+ */
+export async function changedDatums (
+  pfs: Pfs, input: Input, before: CommitsOf, after: CommitsOf, versionHash: string
+): Promise<{ before: Keyed[], after: Keyed[] }> {
+  const d = new DiffPlanner(pfs, { old: before, new: after })
+  const keyed = (x: Datum): Keyed => ({ d: x, key: datumKey(x, versionHash) })
+  const olds = new Map((await d.touched(input, 'old')).map(make).map(x => [x.id, keyed(x)]))
+  const news = new Map((await d.touched(input, 'new')).map(make).map(x => [x.id, keyed(x)]))
+  for (const [id, n] of news) {
+    // Touched, yet the same: a join key that moved between entries of equal content, say.
+    if (olds.get(id)?.key === n.key) { olds.delete(id); news.delete(id) }
+  }
+  return { before: [...olds.values()], after: [...news.values()] }
+}
+
+interface Keyed { d: Datum, key: string }
 
 /** The touched datums of an input tree, on each side of the diff, memoized per node. */
 class DiffPlanner {

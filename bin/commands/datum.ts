@@ -3,12 +3,12 @@
  * or of one job, with state, time, bytes and tries. `pfs datum list -f spec`: the datums
  * a spec would make on its inputs' heads, without running anything.
  */
-import { invalidArgument } from '../../store/index.js'
+import { type DatumRecord, PfsError, invalidArgument, notFound } from '../../store/index.js'
 import { defineCommand, defineGroup } from '../cli/command.js'
 import { withPfs } from '../cli/session.js'
 import { readSpec } from '../cli/spec-file.js'
 import { resolveJob } from '../cli/jobs.js'
-import { jsonArray, table, shortId, size } from '../cli/output.js'
+import { fields, json, jsonArray, table, shortId, size, time } from '../cli/output.js'
 import { enumerate, inputCommits } from '../../runner/index.js'
 
 const list = defineCommand({
@@ -67,4 +67,57 @@ async function planned (argv: Parameters<typeof withPfs>[0], file: string): Prom
   ]))
 }
 
-export default defineGroup('datum', 'datums: what each run of a pipeline sees', [list])
+const inspect = defineCommand({
+  command: 'inspect <pipeline> <datum>',
+  describe: 'show a datum: its inputs, how it ended and why, times, bytes and outputs',
+  builder: y => y
+    .positional('pipeline', { type: 'string', demandOption: true, describe: 'pipeline, or pipeline@job' })
+    .positional('datum', { type: 'string', demandOption: true, describe: 'a datum id or a prefix of one' })
+    .example('pfs datum inspect edges 0ba7438a', 'the datum\'s latest state')
+    .example('pfs datum inspect edges@3f2a9c1e 0ba7438a', 'as one job left it'),
+  handler: async argv => {
+    const [pipeline, jobId] = argv.pipeline.split('@') as [string, string | undefined]
+    const prefix = argv.datum
+    if (!/^[0-9a-f]{4,64}$/.test(prefix)) {
+      throw invalidArgument(`'${prefix}' is not a datum id: give 4 to 64 hex digits (see \`pfs datum list\`)`)
+    }
+    const d = await withPfs(argv, async pfs => {
+      const job = jobId === undefined ? undefined : (await resolveJob(pfs, jobId)).id
+      const found: DatumRecord[] = []
+      let after: string | undefined
+      do {
+        const page = await pfs.listDatums(pipeline, { job, after })
+        found.push(...page.entries.filter(x => x.id.startsWith(prefix)))
+        after = page.next
+      } while (after !== undefined && found.length < 2)
+      if (found.length === 0) throw notFound('datum', prefix, `see \`pfs datum list ${argv.pipeline}\``)
+      if (found.length > 1) {
+        throw new PfsError('AMBIGUOUS', `datum id prefix '${prefix}' names more than one datum; give more digits`)
+      }
+      return found[0]!
+    })
+    if (argv.json) return await json(d)
+    const more = d.outputs.length > 20 ? ` (and ${d.outputs.length - 20} more)` : ''
+    await fields([
+      ['datum', d.id],
+      ['pipeline', pipeline],
+      ['state', d.state],
+      ['reason', d.reason || '-'],
+      ['job', d.job],
+      ['inputs', d.inputs.map(i => `${i.name}: ${i.repo}@${i.commit}:/${i.path}`).join(', ')],
+      ['tries', String(d.tries)],
+      ['exit code', d.exitCode === null ? '-' : String(d.exitCode)],
+      ['time', `${ms(d.ms.prepare)} preparing, ${ms(d.ms.run)} running, ${ms(d.ms.upload)} uploading`],
+      ['bytes', `${size(d.bytesIn)} in, ${size(d.bytesOut)} out`],
+      ['output commit', d.commit ?? '-'],
+      ['outputs', d.outputs.length === 0 ? '-' : d.outputs.slice(0, 20).join(', ') + more],
+      ['finished', time(d.finished)],
+      ['logs', `pfs logs --job ${shortId(d.job)} --datum ${shortId(d.id)}`],
+      ['key', d.key]
+    ])
+  }
+})
+
+const ms = (n: number): string => `${(n / 1000).toFixed(2)} s`
+
+export default defineGroup('datum', 'datums: what each run of a pipeline sees', [list, inspect])
