@@ -62,7 +62,8 @@ export class Runner {
         sleep = Math.min(sleep, Math.max(0, nextTick - now()))
       } catch (e) {
         if (this.ac.signal.aborted) break
-        this.opts.onEvent?.({ kind: 'warning', job: '', message: `the runner failed and tries again: ${(e as Error).message}` })
+        const message = `the runner failed and tries again: ${(e as Error).message}`
+        this.opts.onEvent?.({ kind: 'warning', job: '', message })
         sleep = RETRY_MS
       }
       if (this.woken || this.ac.signal.aborted) continue

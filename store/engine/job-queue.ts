@@ -164,8 +164,9 @@ export class JobQueue {
       const j = await this.db.get(k('jb', id)) as M.JobInfo | undefined
       if (j === undefined || TERMINAL.has(j.state)) continue
       j.state = 'failure'
+      const how = failed.state === 'killed' ? 'was killed' : 'failed'
       j.reason = `its input ${failed.pipeline} has no output in this commit set: upstream job ` +
-        `${failed.id.slice(0, 12)} of pipeline ${failed.pipeline} ${failed.state === 'killed' ? 'was killed' : 'failed'}`
+        `${failed.id.slice(0, 12)} of pipeline ${failed.pipeline} ${how}`
       j.finished = now
       ops.push({ type: 'put', key: k('jb', id), value: j }, { type: 'del', key: k('jw', j.created, id) })
       await this.cascade(j, now, ops, seen)

@@ -11,7 +11,7 @@ import type * as M from '../api/meta.js'
 import { checkRefName } from '../api/names.js'
 import { conflict, exists, invalidArgument, notFound, readOnly } from '../api/errors.js'
 import {
-  type BatchOp, type BranchRec, type CommitRec, type RepoRec, getMany, k, lastPart, range, writeBatch
+  type BatchOp, type CommitRec, type RepoRec, getMany, k, lastPart, range, writeBatch
 } from './index-db.js'
 import { repoRec } from './records.js'
 import { journal } from './journal.js'
