@@ -46,7 +46,8 @@ async function createOrUpdate (
     else {
       await line(`${isUpdate ? 'updated' : 'created'} pipeline ${p.name} (version ${p.version}); output repo ${p.name}`)
     }
-    if (argv.run) await runJobsHere(pfs, { json: argv.json })
+    // With a server, its runner runs the job; with none, this command does.
+    if (argv.run && pfs.mode === 'embedded') await runJobsHere(pfs, { json: argv.json })
   })
 }
 
