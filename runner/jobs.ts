@@ -54,7 +54,7 @@ export async function runQueued (pfs: Pfs, opts: RunOptions): Promise<JobInfo[]>
  * pipeline, with no older unfinished job of its pipeline (a pipeline's jobs run in the
  * order of their commits).
  */
-export async function nextRunnable (pfs: Pfs): Promise<JobInfo | undefined> {
+async function nextRunnable (pfs: Pfs): Promise<JobInfo | undefined> {
   const waiting = (await pfs.listJobs({ waiting: true, limit: 10_000 })).entries.reverse()
   const seen = new Set<string>()
   const running = new Map<string, boolean>()

@@ -6,6 +6,7 @@
  */
 import t, { type Test } from 'tap'
 import type { Pfs } from '../store/api/pfs.js'
+import type { WriteOp } from '../store/api/meta.js'
 import { openPfs } from '../store/open.js'
 import { LocalBackend } from '../runner/local.js'
 import { runQueued } from '../runner/jobs.js'
@@ -111,7 +112,7 @@ transform:
 pipeline: {name: slow}
 input: {pfs: {repo: in, glob: "/*"}}
 transform: {cmd: [sh, -c, 'sleep 30'], err_cmd: [sh, -c, 'exit 0']}
-datum_timeout: 300ms
+datum_timeout: 2s
 datum_tries: 1
 `)
   const [slow] = await runQueued(pfs, { backend })
@@ -175,4 +176,52 @@ transform: {cmd: [python3, -c, 'import os; m=int(open("/pfs/train/model").read()
   t.match(prov, { commit: score.id, origin: 'pipeline', job: score.provenance.job, pipeline: { name: 'score', version: 1 } },
     'the mount shows the provenance of an output commit as an xattr of its folder')
   t.same(prov.inputs, score.provenance.inputs)
+})
+
+t.test('a 1,000-file input: add, change, delete one file and exactly one datum runs; a revert runs none', async t => {
+  const { pfs, backend } = await setup(t)
+  await pfs.createRepo('many')
+  await pfs.putFile('many', 'master', 'seed', Buffer.from('x\n'))
+  const chunks = (await pfs.readPlan('many', 'master', 'seed')).chunks.map(c => [c.id, c.size] as [string, number])
+  await pfs.startCommit('many', 'master')
+  const ops: WriteOp[] = [{ op: 'delete', path: 'seed' }]
+  for (let i = 0; i < 1000; i++) ops.push({ op: 'put', path: `f${String(i).padStart(4, '0')}`, chunks })
+  await pfs.apply('many', 'master', ops)
+  await pfs.finishCommit('many', 'master')
+  await create(pfs, `
+pipeline: {name: count}
+input: {pfs: {repo: many, glob: "/*"}}
+transform: {cmd: [sh, -c, 'n=$(basename $many); echo "RAN $n"; wc -c < $many > /pfs/out/$n']}
+`)
+  // What ran in a job, by the lines its datums printed (kept in the store).
+  const ran = async (job: string): Promise<string[]> => {
+    const out: string[] = []
+    let after: string | undefined
+    for (;;) {
+      const page = await pfs.readLogs({ job, after })
+      out.push(...page.entries.filter(l => l.line.startsWith('RAN ')).map(l => l.line.slice(4)))
+      if (page.entries.length === 0) return out.sort()
+      after = page.next
+    }
+  }
+  const [first] = await runQueued(pfs, { backend })
+  t.equal(first!.state, 'success', first!.reason)
+  t.equal((await ran(first!.id)).length, 1000, 'the first job runs every datum')
+
+  const step = async (what: string, change: () => Promise<unknown>, want: string[]): Promise<void> => {
+    await change()
+    const [job] = await runQueued(pfs, { backend })
+    t.equal(job!.state, 'success', `${what}: ${job!.reason}`)
+    t.same(await ran(job!.id), want, `${what}: ${want.length === 0 ? 'nothing ran' : `only ${want.join(' ')} ran`}`)
+    t.equal(job!.stats.processed, want.length)
+  }
+  await step('a file added', () => pfs.putFile('many', 'master', 'f1000', Buffer.from('new file\n')), ['f1000'])
+  t.equal((await pfs.readAll('count', 'master', 'f1000')).toString().trim(), '9')
+  await step('a file changed', () => pfs.putFile('many', 'master', 'f0500', Buffer.from('changed\n')), ['f0500'])
+  t.equal((await pfs.readAll('count', 'master', 'f0500')).toString().trim(), '8')
+  await step('a file deleted', () => pfs.apply('many', 'master', [{ op: 'delete', path: 'f0007' }]), [])
+  await t.rejects(pfs.stat('count', 'master', 'f0007'), /not found/, 'its output went with it')
+  await step('the change reverted', () => pfs.putFile('many', 'master', 'f0500', Buffer.from('x\n')), [])
+  t.equal((await pfs.readAll('count', 'master', 'f0500')).toString().trim(), '2', 'the old output is back')
+  t.equal((await pfs.list('count', 'master', '', { limit: 2000 })).entries.length, 1000, '1,000 outputs, one per datum')
 })

@@ -81,7 +81,7 @@ export async function runJobsHere (pfs: Pfs, opts: JobsHereOptions = {}): Promis
 }
 
 /** `success (3 run, 10 skipped, 0 failed)`, with why it failed. */
-export function describeJob (j: JobInfo): string {
+function describeJob (j: JobInfo): string {
   const counts = `${j.stats.processed} run, ${j.stats.skipped} skipped, ${j.stats.failed} failed`
   return `${j.state} (${counts})${j.state !== 'success' && j.reason !== '' ? `: ${j.reason}` : ''}`
 }

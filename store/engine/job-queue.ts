@@ -28,7 +28,7 @@ export const TERMINAL: ReadonlySet<M.JobState> = new Set(['success', 'failure', 
 const EMPTY_STATS: M.JobStats = {
   datums: 0, processed: 0, skipped: 0, failed: 0, recovered: 0, bytesIn: 0, bytesOut: 0
 }
-export const emptyStats = (): M.JobStats => ({ ...EMPTY_STATS })
+const emptyStats = (): M.JobStats => ({ ...EMPTY_STATS })
 export const isStat = (key: string): boolean => key in EMPTY_STATS || key === 'firstDatumMs'
 
 export class JobQueue {
