@@ -5,7 +5,8 @@
 import Fuse from 'fuse-native'
 import { statfs as statfsCb } from 'node:fs'
 import { promisify } from 'node:util'
-import { parseMountPath, COMMITS } from './paths.js'
+import { parseMountPath, COMMITS, PROVENANCE as PROVENANCE_DIR } from './paths.js'
+import { ProvenanceOps } from './provenance.js'
 import { makeStat, statOf, type Stat } from './attrs.js'
 import type { MountState } from './state.js'
 import { Errno } from './errno.js'
@@ -17,7 +18,11 @@ const PROVENANCE = 'user.pfs.provenance'
 const W_OK = 2
 
 export class AttrOps {
-  constructor (private readonly m: MountState) {}
+  readonly provenance: ProvenanceOps
+
+  constructor (private readonly m: MountState) {
+    this.provenance = new ProvenanceOps(m)
+  }
 
   async getattr (p: string): Promise<Stat> {
     const hid = this.m.hidden.get(p)
@@ -29,6 +34,7 @@ export class AttrOps {
     if (!(await this.m.repos()).has(mp.repo) && !(await this.m.repos(true)).has(mp.repo)) throw new Errno(Fuse.ENOENT)
     if (mp.kind === 'repo') return makeStat('dir', 0, 0o755, now, ids)
     if (mp.kind === 'commits') return makeStat('dir', 0, 0o555, now, ids)
+    if (mp.kind === 'provenance') return await this.provenance.getattr(mp)
     const { v, spool: s } = await this.m.current(p)
     if (v.path === '') {
       const time = v.r.commit?.finished ?? v.r.commit?.started ?? now
@@ -48,14 +54,19 @@ export class AttrOps {
     await this.getattr(p)
     if ((mode & W_OK) === 0) return
     const mp = parseMountPath(p)
-    if (mp.kind === 'view' && (await this.m.viewOf(p)).branch === null) throw new Errno(Fuse.EROFS)
+    if (mp.kind === 'provenance' || (mp.kind === 'view' && (await this.m.viewOf(p)).branch === null)) {
+      throw new Errno(Fuse.EROFS)
+    }
   }
 
   async readdir (p: string): Promise<string[]> {
     const mp = parseMountPath(p)
     if (mp.kind === 'root') return [...await this.m.repos(true)]
-    if (mp.kind === 'repo') return [COMMITS, ...(await this.m.pfs.listBranches(mp.repo)).map(b => b.name)]
+    if (mp.kind === 'repo') {
+      return [COMMITS, PROVENANCE_DIR, ...(await this.m.pfs.listBranches(mp.repo)).map(b => b.name)]
+    }
     if (mp.kind === 'commits') return await this.commitIds(mp.repo)
+    if (mp.kind === 'provenance') return await this.provenance.readdir(mp, repo => this.commitIds(repo))
     const v = await this.m.view(mp)
     const info = v.path === '' ? null : await this.m.views.stat(v.repo, v.r.root, v.path)
     if (v.path !== '' && info === null) throw new Errno(Fuse.ENOENT)

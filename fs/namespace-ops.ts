@@ -17,7 +17,7 @@ export class NamespaceOps {
   async mkdir (p: string, mode: number): Promise<void> {
     const mp = parseMountPath(p)
     if (mp.kind === 'repo') { await this.m.pfs.createRepo(mp.repo); await this.m.repos(true); return }
-    if (mp.kind === 'commits') throw new Errno(Fuse.EEXIST)
+    if (mp.kind === 'commits' || (mp.kind === 'provenance' && mp.rev === undefined)) throw new Errno(Fuse.EEXIST)
     if (mp.kind === 'view' && mp.path === '') {
       if (mp.history) throw new Errno(Fuse.EROFS)
       await this.m.pfs.createBranch(mp.repo, mp.rev)
@@ -95,6 +95,8 @@ export class NamespaceOps {
   }
 
   async readlink (p: string): Promise<string> {
+    const mp = parseMountPath(p)
+    if (mp.kind === 'provenance') return await this.attrs.provenance.readlink(mp)
     const v = await this.m.viewOf(p)
     const info = await this.m.views.stat(v.repo, v.r.root, v.path)
     if (info === null) throw new Errno(Fuse.ENOENT)

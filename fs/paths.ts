@@ -4,13 +4,18 @@
  *   /<repo>                   its branches (and .commits)
  *   /<repo>/.commits          every commit id, newest first
  *   /<repo>/.commits/<id>/..  a commit, read-only (`history`)
+ *   /<repo>/.provenance/<rev>/<input>   links to the input commits of a commit (provenance.ts)
  *   /<repo>/<rev>/...         a branch (writable) or any rev the CLI accepts (read-only)
  */
 export type MountPath =
   | { kind: 'root' }
   | { kind: 'repo', repo: string }
   | { kind: 'commits', repo: string }
+  | ProvenancePath
   | ViewPath
+
+/** `.provenance`, a rev in it, a link in that, or (`deeper`) a path below a link. */
+export interface ProvenancePath { kind: 'provenance', repo: string, rev?: string, name?: string, deeper: boolean }
 
 /**
  * A path inside a rev. `history` is true under `.commits/`, where every name is a commit
@@ -19,12 +24,16 @@ export type MountPath =
 export interface ViewPath { kind: 'view', repo: string, rev: string, path: string, history: boolean }
 
 export const COMMITS = '.commits'
+export const PROVENANCE = '.provenance'
 
 export function parseMountPath (p: string): MountPath {
   const parts = p.split('/').filter(x => x !== '')
   if (parts.length === 0) return { kind: 'root' }
   const repo = parts[0]
   if (parts.length === 1) return { kind: 'repo', repo }
+  if (parts[1] === PROVENANCE) {
+    return { kind: 'provenance', repo, rev: parts[2], name: parts[3], deeper: parts.length > 4 }
+  }
   if (parts[1] === COMMITS) {
     if (parts.length === 2) return { kind: 'commits', repo }
     return { kind: 'view', repo, rev: parts[2], path: parts.slice(3).join('/'), history: true }

@@ -65,6 +65,7 @@ export class MountState {
 
   async viewOf (p: string): Promise<View> {
     const mp = parseMountPath(p)
+    if (mp.kind === 'provenance') throw new Errno(Fuse.EROFS)
     if (mp.kind !== 'view') throw new Errno(Fuse.EPERM)
     return await this.view(mp)
   }

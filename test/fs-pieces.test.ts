@@ -17,6 +17,9 @@ t.test('a mount path says what it names, and whether it is history', async t => 
   t.same(parseMountPath('/'), { kind: 'root' })
   t.same(parseMountPath('/images'), { kind: 'repo', repo: 'images' })
   t.same(parseMountPath('/images/.commits'), { kind: 'commits', repo: 'images' })
+  t.same(parseMountPath('/score/.provenance/master/train'),
+    { kind: 'provenance', repo: 'score', rev: 'master', name: 'train', deeper: false }, 'provenance links by name')
+  t.same(parseMountPath('/score/.provenance'), { kind: 'provenance', repo: 'score', rev: undefined, name: undefined, deeper: false })
   t.same(parseMountPath('/images/.commits/3f2a9c1e/cats/1.png'),
     { kind: 'view', repo: 'images', rev: '3f2a9c1e', path: 'cats/1.png', history: true }, 'under .commits: always history')
   t.same(parseMountPath('/images/master/cats/'), { kind: 'view', repo: 'images', rev: 'master', path: 'cats', history: false })

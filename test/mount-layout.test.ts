@@ -58,7 +58,8 @@ t.test('the repo folder shows its branches and .commits, which lists every commi
   await m.sh('echo dev > $M/images/dev/d.txt')
   t.equal((await m.pfs(['commit', 'images@dev', '-m', 'on dev'])).code, 0)
   const dev = (await pfsJson<CommitInfo[]>(m, ['log', 'images@dev', '-n', '1']))[0]
-  t.equal((await m.sh(`${C}ls -a $M/images`)).stdout, '.\n..\n.commits\ndev\nmaster\n', 'ls -a shows the branches and .commits')
+  t.equal((await m.sh(`${C}ls -a $M/images`)).stdout, '.\n..\n.commits\n.provenance\ndev\nmaster\n',
+    'ls -a shows the branches, .commits and .provenance')
   t.equal((await m.sh(`${C}ls $M/images`)).stdout, 'dev\nmaster\n', 'plain ls hides .commits')
   t.equal((await m.sh(`${C}ls $M`)).stdout, 'images\n')
   const newestFirst = [dev.id, c4.id, c3.id, c2.id, c1.id]

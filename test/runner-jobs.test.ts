@@ -176,6 +176,24 @@ transform: {cmd: [python3, -c, 'import os; m=int(open("/pfs/train/model").read()
   t.match(prov, { commit: score.id, origin: 'pipeline', job: score.provenance.job, pipeline: { name: 'score', version: 1 } },
     'the mount shows the provenance of an output commit as an xattr of its folder')
   t.same(prov.inputs, score.provenance.inputs)
+
+  // The same graph by name: each output commit's folder under .provenance links to its inputs.
+  const walk = await m.sh([
+    'ls $M/score/.provenance/master',
+    `readlink $M/score/.provenance/${score.id}/train`,
+    'cat $M/score/.provenance/master/train/model',
+    'cat $M/score/.provenance/master/train/../../../prep/.provenance/master/raw/x',
+    'ls $M/train/.provenance/master/prep/',
+    'touch $M/score/.provenance/master/x 2>&1 || true'
+  ].join('; echo --; '))
+  t.equal(walk.code, 0, walk.stderr)
+  const [names, link, model, raw, prep, write] = walk.stdout.split('--\n').map(s => s.trim())
+  t.equal(names, 'raw\ntrain', 'one link per input repo')
+  t.equal(link, `../../../train/.commits/${trainCommit}`, 'a relative link to the input commit')
+  t.equal(model, '8', 'cd-able: the model the scores were made with')
+  t.equal(raw, '12345', 'and on up the DAG to the raw data')
+  t.equal(prep, 'x.len\ny.len')
+  t.match(write, /Read-only file system/)
 })
 
 t.test('a 1,000-file input: add, change, delete one file and exactly one datum runs; a revert runs none', async t => {
