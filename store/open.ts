@@ -125,6 +125,23 @@ export async function ownStore (opts: OwnOptions = {}): Promise<SharedStore & { 
   }
 }
 
+/**
+ * Serves a store this process opened itself (`openPfs`, embedded) on the store's socket,
+ * for as long as the caller needs: a command with no daemon that runs jobs for a while
+ * lets `pfs logs -f`, `pfs job list` and puts from other terminals in meanwhile. Resolves
+ * to undefined when the store is not this process's, or another server answers there.
+ */
+export async function serveOpenStore (
+  pfs: Pfs, store: string, log?: (msg: string) => void
+): Promise<RunningServer | undefined> {
+  if (pfs.mode !== 'embedded') return undefined
+  try {
+    return await serve(pfs, { socketPath: socketPath(storeDir({ store })), log })
+  } catch {
+    return undefined
+  }
+}
+
 export async function shareStore (opts: OpenOptions & OwnOptions = {}): Promise<SharedStore> {
   const remote = await findServer(storeDir(opts), opts)
   if (remote === undefined) return await ownStore(opts)

@@ -3,7 +3,7 @@
  * (the datums a spec would make, without running it), and a bad spec's one line per problem.
  */
 import t from 'tap'
-import { oneLineMistake, pfsCli } from './helpers/cli.js'
+import { oneLineMistake, pfsCli, spawnPfs } from './helpers/cli.js'
 
 const SPEC = `
 pipeline: {name: edges}
@@ -152,4 +152,29 @@ t.test('pfs provenance and subvenance walk the whole graph', async t => {
   t.match(tree.stdout, /^count@[0-9a-f]{32} \(pipeline count, job [0-9a-f]{12}\)\n {2}upper@.*\n {4}words@[0-9a-f]{32} \(user\)\n$/)
   const down = await cli.run(['subvenance', 'words@master'])
   t.match(down.stdout, /^words@[0-9a-f]{32} \(user\)\n {2}upper@[0-9a-f]{32} .*\n {4}count@[0-9a-f]{32} /)
+})
+
+t.test('no daemon: while a put runs its jobs, other commands get in and can follow the logs', async t => {
+  const cli = pfsCli(t)
+  cli.files({
+    'a.txt': 'a',
+    'slow.yaml': 'pipeline: {name: slow}\ninput: {pfs: {repo: words, glob: "/*"}}\n' +
+      "transform: {cmd: [sh, -c, 'echo started $(basename $words); sleep 2; echo finished; cp $words /pfs/out/']}\n"
+  })
+  t.equal((await cli.run(['repo', 'create', 'words'])).code, 0)
+  t.equal((await cli.run(['pipeline', 'create', '-f', 'slow.yaml'])).code, 0)
+  const put = spawnPfs(['--store', cli.store, 'put', 'words@master:a.txt', 'a.txt'], { cwd: cli.local })
+  const putDone = new Promise<number | null>(resolve => put.on('close', resolve))
+  let job: { id: string, state: string } | undefined
+  for (let i = 0; i < 300 && job?.state !== 'running'; i++) {
+    await new Promise(resolve => setTimeout(resolve, 100))
+    const r = await cli.run(['job', 'list', '-p', 'slow', '--json'])
+    if (r.code === 0) job = (JSON.parse(r.stdout) as Array<{ id: string, state: string }>)[0]
+  }
+  t.equal(job?.state, 'running', 'pfs job list works while the put runs the job')
+  const logs = await cli.run(['logs', '--job', job!.id, '-f'])
+  t.equal(logs.code, 0, logs.stderr)
+  t.match(logs.stdout, /\] started a\.txt\n.*\] finished\n$/s, 'logs -f followed the job to its end')
+  t.equal(await putDone, 0, 'the put ran the job and exited')
+  t.equal((await cli.run(['cat', 'slow@master:a.txt'])).stdout, 'a')
 })

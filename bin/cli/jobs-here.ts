@@ -7,12 +7,14 @@
  */
 import { promises as fsp } from 'node:fs'
 import path from 'node:path'
-import type { JobInfo, Pfs } from '../../store/index.js'
+import { type JobInfo, type Pfs, serveOpenStore } from '../../store/index.js'
 import { type RunnerEvent, LocalBackend, Runner, runQueued } from '../../runner/index.js'
 import { runtimeDir } from './mounts.js'
 import { line, shortId, stderrLog } from './output.js'
 
 export interface JobsHereOptions {
+  /** The store folder: served on its socket while the jobs run, so other commands get in. */
+  store?: string
   json?: boolean
   /** Print job ends (the default for a command that made a commit). */
   quiet?: boolean
@@ -61,6 +63,7 @@ function printEvents (invalidate: (repo: string) => void, tty: boolean): (e: Run
 }
 
 export async function runJobsHere (pfs: Pfs, opts: JobsHereOptions = {}): Promise<JobInfo[]> {
+  const server = opts.store === undefined ? undefined : await serveOpenStore(pfs, opts.store, stderrLog)
   const m = await privateMount(pfs)
   const ac = new AbortController()
   const onSigint = (): void => { ac.abort() }
@@ -77,6 +80,7 @@ export async function runJobsHere (pfs: Pfs, opts: JobsHereOptions = {}): Promis
   } finally {
     process.off('SIGINT', onSigint)
     await m.close()
+    await server?.close()
   }
 }
 

@@ -28,7 +28,7 @@ async function runTriggered (pfs: Pfs, argv: GlobalArgs): Promise<void> {
   if (pfs.mode !== 'embedded') return
   const { jobsWaiting, runJobsHere } = await import('./jobs-here.js')
   if (!await jobsWaiting(pfs)) return
-  const jobs = await runJobsHere(pfs, { json: argv.json, quiet: true })
+  const jobs = await runJobsHere(pfs, { store: argv.store, json: argv.json, quiet: true })
   for (const j of jobs) {
     if (j.state === 'success') continue
     process.stderr.write(`pfs: job ${j.id.slice(0, 12)} of pipeline ${j.pipeline} ${j.state}: ${j.reason}\n`)

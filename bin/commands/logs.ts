@@ -4,9 +4,8 @@
  * datum and input paths. `-f` follows new lines: until the job ends with `--job`, else
  * until Ctrl-C. With no daemon, `-f` runs the queued jobs itself and shows them live.
  */
-import type { LogLine, LogQuery, Pfs } from '../../store/index.js'
+import { type LogLine, type LogQuery, type Pfs, isPfsError } from '../../store/index.js'
 import { defineCommand } from '../cli/command.js'
-import { withPfs } from '../cli/session.js'
 import { resolveJob } from '../cli/jobs.js'
 import { jobsWaiting, runJobsHere } from '../cli/jobs-here.js'
 import { line, shortId } from '../cli/output.js'
@@ -25,47 +24,70 @@ export default defineCommand({
     .example('pfs logs -p edges', 'every line of every job of edges, oldest job first')
     .example('pfs logs --job 3f2a9c1e --datum 0ba7 -f', 'one datum, as it runs'),
   handler: async argv => {
-    await withPfs(argv, async pfs => {
-      const job = argv.job === undefined ? undefined : await resolveJob(pfs, argv.job)
-      const q: LogQuery = { pipeline: argv.pipeline, job: job?.id, datum: argv.datum }
+    const { openPfs } = await import('../../store/index.js')
+    const open = async (): Promise<Pfs> => await openPfs({ store: argv.store, server: argv.server, token: argv.token })
+    let pfs = await open()
+    try {
+      const job = argv.job === undefined ? undefined : (await resolveJob(pfs, argv.job)).id
+      const q: LogQuery = { pipeline: argv.pipeline, job, datum: argv.datum }
       if (q.pipeline !== undefined) await pfs.inspectPipeline(q.pipeline)
       const print = async (l: LogLine): Promise<void> => {
         if (argv.json) return await line(JSON.stringify(l))
         const tag = [shortId(l.job), l.datum === '' ? 'job' : shortId(l.datum), ...l.paths].join(' ')
         await line(`[${tag}] ${l.stream === 'pfs' ? 'pfs: ' : ''}${l.line}`)
       }
-      let after = await drain(pfs, q, undefined, print)
+      const at = { after: await drain(pfs, q, undefined, print) }
       if (!argv.follow) return
-      const done = async (): Promise<boolean> =>
-        job !== undefined && FINISHED.has((await pfs.inspectJob(job.id)).state)
-      if (pfs.mode === 'embedded') {
-        // Nothing else runs jobs: run them here, printing lines as they are kept.
-        let running = true
-        const poller = (async () => {
-          while (running) {
-            await new Promise(resolve => setTimeout(resolve, FOLLOW_MS))
-            after = await drain(pfs, q, after, print)
-          }
-        })()
-        try {
-          if (await jobsWaiting(pfs)) await runJobsHere(pfs, { json: argv.json, quiet: true })
-        } finally {
-          running = false
-          await poller
-        }
-        await drain(pfs, q, after, print)
-        return
-      }
-      const stop = new Promise<void>(resolve => process.once('SIGINT', () => resolve()))
       for (;;) {
-        const ended = await done()
-        after = await drain(pfs, q, after, print)
-        if (ended) return
-        if (await Promise.race([stop.then(() => true), sleep(FOLLOW_MS).then(() => false)])) return
+        if (pfs.mode === 'embedded') return await followHere(pfs, q, at, print, argv)
+        try {
+          return await followServer(pfs, q, at, print)
+        } catch (e) {
+          // The process serving the store went away (a command with no daemon finished its
+          // jobs): open the store again, here or through whoever serves it now.
+          if (!isPfsError(e, 'UNAVAILABLE')) throw e
+          await pfs.close()
+          pfs = await open()
+        }
       }
-    })
+    } finally {
+      await pfs.close()
+    }
   }
 })
+
+interface Cursor { after: string | undefined }
+
+/** No daemon: nothing else runs jobs, so run them here, printing lines as they are kept. */
+async function followHere (
+  pfs: Pfs, q: LogQuery, at: Cursor, print: (l: LogLine) => Promise<void>, argv: { store: string, json: boolean }
+): Promise<void> {
+  let running = true
+  const poller = (async () => {
+    while (running) {
+      await sleep(FOLLOW_MS)
+      at.after = await drain(pfs, q, at.after, print)
+    }
+  })()
+  try {
+    if (await jobsWaiting(pfs)) await runJobsHere(pfs, { store: argv.store, json: argv.json, quiet: true })
+  } finally {
+    running = false
+    await poller
+  }
+  at.after = await drain(pfs, q, at.after, print)
+}
+
+/** A server runs the jobs: poll for new lines until the job ends (`--job`) or Ctrl-C. */
+async function followServer (pfs: Pfs, q: LogQuery, at: Cursor, print: (l: LogLine) => Promise<void>): Promise<void> {
+  const stop = new Promise<boolean>(resolve => process.once('SIGINT', () => resolve(true)))
+  for (;;) {
+    const ended = q.job !== undefined && FINISHED.has((await pfs.inspectJob(q.job)).state)
+    at.after = await drain(pfs, q, at.after, print)
+    if (ended) return
+    if (await Promise.race([stop, sleep(FOLLOW_MS).then(() => false)])) return
+  }
+}
 
 /** Prints every line after `after`; returns where the next read starts. */
 async function drain (

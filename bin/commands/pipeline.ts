@@ -47,7 +47,7 @@ async function createOrUpdate (
       await line(`${isUpdate ? 'updated' : 'created'} pipeline ${p.name} (version ${p.version}); output repo ${p.name}`)
     }
     // With a server, its runner runs the job; with none, this command does.
-    if (argv.run && pfs.mode === 'embedded') await runJobsHere(pfs, { json: argv.json })
+    if (argv.run && pfs.mode === 'embedded') await runJobsHere(pfs, { store: argv.store, json: argv.json })
   })
 }
 

@@ -25,7 +25,7 @@ export default defineCommand({
     const jobs = await withPfs(argv, async pfs => {
       const commit = await pfs.inspectCommit(a.repo, await revOrDefault(pfs, a, 'wait'))
       if (pfs.mode === 'embedded') {
-        if (await jobsWaiting(pfs)) await runJobsHere(pfs, { json: argv.json, quiet: true })
+        if (await jobsWaiting(pfs)) await runJobsHere(pfs, { store: argv.store, json: argv.json, quiet: true })
         const found = await downstream(pfs, commit)
         for (const j of found) {
           if (FINISHED.has(j.state) || (await pfs.inspectPipeline(j.pipeline)).state === 'running') continue
