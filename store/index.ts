@@ -7,7 +7,8 @@
  * this module does not.
  */
 export {
-  openPfs, ownStore, serveOpenStore, shareStore, storeDir, socketPath, type OpenOptions, type OwnOptions, type SharedStore
+  openPfs, ownStore, serveOpenStore, shareStore, storeDir, socketPath,
+  type OpenOptions, type OwnOptions, type SharedStore
 } from './open.js'
 export type { Pfs, PutOptions, ReadOptions, OpenFile } from './api/pfs.js'
 export type * from './api/meta.js'
