@@ -51,6 +51,8 @@ export interface DatumResult {
   ms: number
   /** Limits that could not be enforced here (recorded, not applied). */
   warnings: string[]
+  /** Why the command could not be started at all. */
+  error?: string
 }
 
 export interface Backend {

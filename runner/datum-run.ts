@@ -146,6 +146,7 @@ function succeeded (r: DatumResult, spec: PipelineSpec): boolean {
 }
 
 function describeEnd (r: DatumResult): string {
+  if (r.error !== undefined) return `could not start: ${r.error}`
   if (r.outOfMemory) return 'out of memory (killed at its memory limit)'
   if (r.timedOut) return `timed out after ${(r.ms / 1000).toFixed(1)} s (datum_timeout); its processes were killed`
   if (r.signal !== null) return `killed by ${r.signal}`

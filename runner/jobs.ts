@@ -19,6 +19,7 @@ import type { Backend } from './backend.js'
 import { type RunnerEvent, runDatum } from './datum-run.js'
 import { combine, datumKey, make, pfsEntries } from './datums.js'
 import { LogSink } from './log-sink.js'
+import { RecordSink } from './record-sink.js'
 import { OutputSession, presentIn } from './outputs.js'
 import { type JobPlan, cachedAll, jobCommits, planJob } from './plan.js'
 import { durationMs } from './duration.js'
@@ -217,6 +218,7 @@ class JobRun {
     }, KILL_POLL_MS)
     const total = plan.unchanged + plan.datums.length
     let done = total - toRun.length
+    const records = new RecordSink(this.pfs, job.id)
     const ctx = {
       spec, job, backend: opts.backend, out: this.out, logs: this.logs, signal: abort.signal, onEvent: opts.onEvent
     }
@@ -227,10 +229,11 @@ class JobRun {
         const rec = await runDatum(ctx, plan.datums[i]!, plan.keys[i]!)
         if (rec === undefined) return // stopped
         this.keep(rec)
-        await this.pfs.putDatums(job.id, [rec])
+        records.push(rec)
         opts.onEvent?.({ kind: 'datum', job: job.id, datum: rec.id, state: rec.state, done: ++done, total })
       })))
     } finally {
+      await records.flush()
       clearTimeout(timer)
       clearInterval(watch)
       opts.signal?.removeEventListener('abort', onStop)

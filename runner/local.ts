@@ -59,9 +59,12 @@ export class LocalBackend implements Backend {
       warnings.push(`gpu ${d.resources.gpu.type} × ${d.resources.gpu.number} recorded; the local backend has no GPUs`)
     }
     const bwrap = this.opts.bwrap ?? 'bwrap'
-    // The first process joins the cgroup, then becomes bwrap: nothing it starts escapes.
+    // With limits, the first process joins the cgroup, then becomes bwrap: nothing it starts escapes.
     const join = 'for f in $PFS_CGROUP_PROCS; do echo $$ > "$f" || exit 125; done; exec "$@"'
-    const child = spawn('/bin/sh', ['-c', join, 'sh', bwrap, ...this.args(d)], {
+    const [file, argv] = cg.cgroup === undefined
+      ? [bwrap, this.args(d)]
+      : ['/bin/sh', ['-c', join, 'sh', bwrap, ...this.args(d)]]
+    const child = spawn(file, argv, {
       stdio: ['pipe', 'pipe', 'pipe'],
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', PFS_CGROUP_PROCS: cg.cgroup?.procs.join(' ') ?? '' }
     })
@@ -79,9 +82,16 @@ export class LocalBackend implements Backend {
     })
     child.stdin.on('error', () => {}) // a command that does not read its stdin may exit first
     child.stdin.end(d.stdin)
+    let error: string | undefined
     const [[code, sig]] = await Promise.all([
-      new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
-        child.on('error', reject)
+      new Promise<[number | null, NodeJS.Signals | null]>(resolve => {
+        child.on('error', e => {
+          const missing = (e as NodeJS.ErrnoException).code === 'ENOENT'
+          error = missing
+            ? `${bwrap} is not installed; install bubblewrap (\`make\` does, or apt-get install bubblewrap)`
+            : e.message
+          resolve([null, null])
+        })
         child.on('exit', (c, s) => resolve([c, s]))
       }),
       lines('stdout', child.stdout),
@@ -96,6 +106,9 @@ export class LocalBackend implements Backend {
       if (sig === 'SIGKILL' || code === 137) outOfMemory = !timedOut && !stopped && await cg.cgroup.outOfMemory()
       await cg.cgroup.remove()
     }
-    return { exitCode: code, signal: sig, timedOut, outOfMemory, stopped, ms: Date.now() - started, warnings }
+    return {
+      exitCode: code, signal: sig, timedOut, outOfMemory, stopped, ms: Date.now() - started, warnings,
+      ...(error !== undefined ? { error } : {})
+    }
   }
 }

@@ -74,6 +74,9 @@ for (const kind of ['embedded', 'remote'] as StoreKind[]) {
     t.match(jobs[0], { trigger: { kind: 'commit', repo: 'images', commit: i1 }, commitSet: i1 })
     t.same(jobs[0]!.inputs.map(i => i.commit), [i1, l1], 'every input at the head the commit saw')
     t.same(jobs[1]!.inputs.map(i => i.commit), [null, l1], 'a branch with no commit yet is null')
+    t.match(jobs[0]!.reason, new RegExp(`waiting for job ${jobs[1]!.id.slice(0, 12)} of this pipeline to finish first`),
+      'a job says why it waits: the one before it')
+    t.equal(jobs[2]!.reason, 'waiting for the runner')
     t.equal((await pfs.inspectJob(jobs[0]!.id)).id, jobs[0]!.id)
     t.same((await pfs.listJobs({ commitSet: i1 })).entries.map(j => j.id), [jobs[0]!.id], 'jobs of a commit set')
 

@@ -123,3 +123,11 @@ t.test('gpu requests are recorded with a warning; bad input names are refused', 
   await t.rejects(backend.run(base({ inputs: [{ name: 'out', repo: 'images', commit: COMMIT, path: '' }] })),
     /cannot be named 'out'/)
 })
+
+t.test('no bubblewrap: the datum fails saying what to install, the runner goes on', async t => {
+  const { base } = await setup(t)
+  const missing = new LocalBackend({ mount: os.tmpdir(), bwrap: '/nonexistent/bwrap' })
+  const r = await missing.run(base({ cmd: ['true'] }))
+  t.equal(r.exitCode, null)
+  t.match(r.error, /\/nonexistent\/bwrap is not installed; install bubblewrap/)
+})

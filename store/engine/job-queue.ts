@@ -111,7 +111,7 @@ export class JobQueue {
         version: p.version,
         commitSet: opts.commitSet ?? (trigger.kind === 'commit' ? trigger.commit : id),
         state: 'queued',
-        reason: waitsFor.length > 0 ? waitReason(list, ids, waitsFor) : 'waiting for the runner',
+        reason: waitsFor.length > 0 ? waitReason(list, ids, waitsFor) : await this.behind(p.name),
         inputs,
         waitsFor,
         trigger,
@@ -131,6 +131,17 @@ export class JobQueue {
       )
     }
     return { ops, jobs }
+  }
+
+  /** Why a new job of a pipeline waits: an older one still to finish (they run in commit order), or the runner. */
+  private async behind (pipeline: string): Promise<string> {
+    for await (const [key] of range(this.db, k('jq', pipeline), { reverse: true, limit: 1 })) {
+      const j = await this.db.get(k('jb', lastPart(key))) as M.JobInfo | undefined
+      if (j !== undefined && !TERMINAL.has(j.state)) {
+        return `waiting for job ${j.id.slice(0, 12)} of this pipeline to finish first (jobs run in commit order)`
+      }
+    }
+    return 'waiting for the runner'
   }
 
   /**
