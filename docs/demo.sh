@@ -82,5 +82,20 @@ say "where the newest score came from: back to the raw scenes commit"
 run provenance score@master
 run inspect score@master
 run wait scenes@master
+
+say "with a mount up, the mount runs the pipelines: a put returns at once, pfs wait follows"
+node dist/bin/pfs.js mount "$mnt" > "$work/mount.log" 2>&1 &
+mount_pid=$!
+for _ in $(seq 1 100); do grep -q '^mounted' "$work/mount.log" 2>/dev/null && break; sleep 0.1; done
+python3 examples/scorer/gen.py 1 3 "$work/third"
+run put scenes@master:/ "$work/third/" -m "one more scene"
+run wait scenes@master
+run job list -p score
+say "ls -l $mnt/score/.provenance/master   # each input commit of the newest scores, by name"
+ls -l "$mnt/score/.provenance/master"
+say "cat $mnt/score/.provenance/master/train/model   # the model they were made with"
+cat "$mnt/score/.provenance/master/train/model"
+run logs -p train
+kill -TERM $mount_pid; wait $mount_pid || true
 echo
 echo "done: every commit above is still readable with 'pfs ls images@<rev>' or under /pfs"

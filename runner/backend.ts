@@ -29,7 +29,10 @@ export interface DatumRun {
   stdin: string
   env: Record<string, string>
   inputs: DatumView[]
-  /** A local folder the datum's `/pfs/out` is; the runner uploads it after. */
+  /**
+   * The local folder that is the datum's `/pfs/out`: the backend makes it (and whatever
+   * the datum writes ends up in it); the runner adds what is there to the output commit.
+   */
   outDir: string
   workingDir?: string
   network: boolean

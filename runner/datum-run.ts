@@ -5,7 +5,6 @@
  * paths and the attempt.
  */
 import { promises as fsp } from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import type { DatumRecord, JobInfo } from '../store/index.js'
 import type { Backend, DatumResult, DatumRun } from './backend.js'
@@ -27,6 +26,8 @@ export interface DatumContext {
   backend: Backend
   out: OutputSession
   logs: LogSink
+  /** The job's scratch folder: each attempt's `/pfs/out` is a folder in it. */
+  scratch: string
   signal: AbortSignal
   onEvent?: (e: RunnerEvent) => void
 }
@@ -34,7 +35,12 @@ export interface DatumContext {
 /** Runs a datum to its record; undefined when it was stopped (it runs again on resume). */
 export async function runDatum (c: DatumContext, d: Datum, key: string): Promise<DatumRecord | undefined> {
   const t0 = Date.now()
-  const scratch = await fsp.mkdtemp(path.join(os.tmpdir(), 'pfs-datum-'))
+  const dirs: string[] = []
+  const dirOf = async (what: string): Promise<string> => {
+    const dir = path.join(c.scratch, `${d.id.slice(0, 32)}-${what}`)
+    dirs.push(dir)
+    return dir
+  }
   try {
     const { spec, job } = c
     const paths = d.inputs.map(i => `${i.name}:/${i.path}`)
@@ -48,7 +54,6 @@ export async function runDatum (c: DatumContext, d: Datum, key: string): Promise
       }
     }
     const run = async (cmd: string[], stdin: string[], outDir: string): Promise<DatumResult> => {
-      await fsp.mkdir(outDir)
       const r = await c.backend.run(datumRun(c, d, cmd, stdin, outDir, log), c.signal)
       for (const w of r.warnings) c.onEvent?.({ kind: 'warning', job: job.id, message: w })
       return r
@@ -59,7 +64,7 @@ export async function runDatum (c: DatumContext, d: Datum, key: string): Promise
     let outDir = ''
     while (attempt < spec.datum_tries) {
       attempt++
-      outDir = path.join(scratch, `out-${attempt}`)
+      outDir = await dirOf(String(attempt))
       result = await run(spec.transform.cmd, spec.transform.stdin, outDir)
       if (result.stopped) return undefined
       if (succeeded(result, spec)) break
@@ -76,7 +81,7 @@ export async function runDatum (c: DatumContext, d: Datum, key: string): Promise
     if (!succeeded(result!, spec)) {
       const why = describeEnd(result!) + (last !== '' ? `; last output: ${last}` : '')
       if (spec.transform.err_cmd !== undefined) {
-        const r = await run(spec.transform.err_cmd, spec.transform.err_stdin, path.join(scratch, 'err-out'))
+        const r = await run(spec.transform.err_cmd, spec.transform.err_stdin, await dirOf('err'))
         if (r.stopped) return undefined
         if (r.exitCode === 0) {
           log('pfs', `recovered by err_cmd after: ${describeEnd(result!)}`)
@@ -88,15 +93,22 @@ export async function runDatum (c: DatumContext, d: Datum, key: string): Promise
     }
     const u0 = Date.now()
     const files = await listFiles(outDir)
+    if (files === undefined) dirs.pop() // the backend made no folder: nothing to clean up
     let bytesOut = 0
-    for (const f of files) bytesOut += (await fsp.lstat(path.join(outDir, f))).size
-    if (files.length > 0) await c.out.add(outDir)
+    for (const f of files ?? []) bytesOut += (await fsp.lstat(path.join(outDir, f))).size
+    if (files !== undefined && files.length > 0) await c.out.add(outDir)
     return record({
-      state: 'success', outputs: files, commit: c.out.id, bytesOut,
+      state: 'success', outputs: files ?? [], commit: c.out.id, bytesOut,
       ms: { prepare, run: u0 - runStart, upload: Date.now() - u0 }
     })
   } finally {
-    await fsp.rm(scratch, { recursive: true, force: true })
+    // An empty folder (most datums that write nothing) goes with one call; a backend that
+    // wrote nothing locally made none.
+    for (const dir of dirs) {
+      await fsp.rmdir(dir).catch(async (e: NodeJS.ErrnoException) => {
+        if (e.code !== 'ENOENT') await fsp.rm(dir, { recursive: true, force: true })
+      })
+    }
   }
 }
 
@@ -157,12 +169,19 @@ function describeEnd (r: DatumResult): string {
 const toCpu = (c: number | string | undefined): number | undefined =>
   c === undefined ? undefined : typeof c === 'number' ? c : c.endsWith('m') ? Number(c.slice(0, -1)) / 1000 : Number(c)
 
-/** Files and links under a folder, as slash paths relative to it. */
-async function listFiles (dir: string, rel = ''): Promise<string[]> {
+/** Files and links under a folder, as slash paths relative to it; undefined when there is no folder. */
+async function listFiles (dir: string, rel = ''): Promise<string[] | undefined> {
   const out: string[] = []
-  for (const e of await fsp.readdir(path.join(dir, rel), { withFileTypes: true })) {
+  let entries
+  try {
+    entries = await fsp.readdir(path.join(dir, rel), { withFileTypes: true })
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT' && rel === '') return undefined
+    throw e
+  }
+  for (const e of entries) {
     const p = rel === '' ? e.name : `${rel}/${e.name}`
-    if (e.isDirectory()) out.push(...await listFiles(dir, p))
+    if (e.isDirectory()) out.push(...(await listFiles(dir, p))!)
     else out.push(p)
   }
   return out

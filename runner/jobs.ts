@@ -11,7 +11,9 @@
  * with a failed datum or two datums writing one path keeps its commit, marked failed, and
  * does not move the branch.
  */
+import { promises as fsp } from 'node:fs'
 import os from 'node:os'
+import path from 'node:path'
 import pLimit from 'p-limit'
 import type { DatumRecord, JobInfo, JobStats, Pfs, PipelineInfo, Provenance, WriteOp } from '../store/index.js'
 import { isPfsError } from '../store/index.js'
@@ -219,8 +221,10 @@ class JobRun {
     const total = plan.unchanged + plan.datums.length
     let done = total - toRun.length
     const records = new RecordSink(this.pfs, job.id)
+    const scratch = await fsp.mkdtemp(path.join(os.tmpdir(), `pfs-job-${job.id.slice(0, 12)}-`))
     const ctx = {
-      spec, job, backend: opts.backend, out: this.out, logs: this.logs, signal: abort.signal, onEvent: opts.onEvent
+      spec, job, backend: opts.backend, out: this.out, logs: this.logs, scratch, signal: abort.signal,
+      onEvent: opts.onEvent
     }
     try {
       await Promise.all(toRun.map(i => limit(async () => {
@@ -233,6 +237,7 @@ class JobRun {
         opts.onEvent?.({ kind: 'datum', job: job.id, datum: rec.id, state: rec.state, done: ++done, total })
       })))
     } finally {
+      await fsp.rm(scratch, { recursive: true, force: true })
       await records.flush()
       clearTimeout(timer)
       clearInterval(watch)

@@ -7,6 +7,7 @@
  * killing the sandbox (timeout, stop, runner exit) ends its whole process tree.
  */
 import { spawn } from 'node:child_process'
+import { promises as fsp } from 'node:fs'
 import { createInterface } from 'node:readline'
 import path from 'node:path'
 import { invalidArgument } from '../store/index.js'
@@ -53,6 +54,7 @@ export class LocalBackend implements Backend {
 
   async run (d: DatumRun, signal?: AbortSignal): Promise<DatumResult> {
     const started = Date.now()
+    await fsp.mkdir(d.outDir, { recursive: true })
     const cg = await makeCgroup(`${d.job.slice(0, 12)}-${d.datum.slice(0, 12)}-${process.pid}`, d.resources)
     const warnings = [...cg.warnings]
     if (d.resources.gpu !== undefined) {
