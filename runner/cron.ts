@@ -63,7 +63,7 @@ export function parseCron (source: string): Cron {
     if (dowAny) return a
     return a || b
   }
-  return {
+  const cron: Cron = {
     source,
     next: after => {
       const d = new Date(Math.floor(after / 1000) * 1000 + 1000)
@@ -79,6 +79,8 @@ export function parseCron (source: string): Cron {
       throw bad('it never comes due')
     }
   }
+  cron.next(Date.now()) // a spec with no tick at all (February 30th) is refused now, not at run time
+  return cron
 }
 
 function parseField (text: string, f: Field, bad: (why: string) => Error): Set<number> {

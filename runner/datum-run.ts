@@ -85,7 +85,8 @@ export async function runDatum (c: DatumContext, d: Datum, key: string): Promise
         if (r.stopped) return undefined
         if (r.exitCode === 0) {
           log('pfs', `recovered by err_cmd after: ${describeEnd(result!)}`)
-          return record({ state: 'recovered', reason: `recovered by err_cmd after: ${why}` })
+          // Done with: a later job reuses it (with no output) until its inputs change.
+          return record({ state: 'recovered', commit: c.out.id, reason: `recovered by err_cmd after: ${why}` })
         }
         log('pfs', `err_cmd did not recover it: ${describeEnd(r)}`)
       }

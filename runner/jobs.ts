@@ -48,8 +48,25 @@ export async function runQueued (pfs: Pfs, opts: RunOptions): Promise<JobInfo[]>
     if (opts.signal?.aborted === true) return done
     const next = await nextRunnable(pfs)
     if (next === undefined) return done
-    done.push(await runJob(pfs, next.id, opts))
+    done.push(await runJob(pfs, next.id, opts).catch(async (e: unknown) => await failed(pfs, next, e, opts)))
   }
+}
+
+/**
+ * A job the runner could not carry through fails, saying why, so it does not come back
+ * forever; a store that is out of reach for now (a server restarting) is thrown instead,
+ * and the job stays to be resumed.
+ */
+async function failed (pfs: Pfs, job: JobInfo, e: unknown, opts: RunOptions): Promise<JobInfo> {
+  if (isPfsError(e, 'UNAVAILABLE') || isPfsError(e, 'BUSY')) throw e
+  const now = await pfs.inspectJob(job.id)
+  // Killed meanwhile (`pfs job stop`): that is how it ended.
+  if (now.state !== 'queued' && now.state !== 'running') return now
+  const j = await pfs.updateJob(job.id, {
+    state: 'failure', reason: `the runner failed: ${(e as Error).message}`, finished: Date.now()
+  })
+  opts.onEvent?.({ kind: 'job', job: j })
+  return j
 }
 
 /**
@@ -58,7 +75,9 @@ export async function runQueued (pfs: Pfs, opts: RunOptions): Promise<JobInfo[]>
  * order of their commits).
  */
 async function nextRunnable (pfs: Pfs): Promise<JobInfo | undefined> {
-  const waiting = (await pfs.listJobs({ waiting: true, limit: 10_000 })).entries.reverse()
+  const waiting: JobInfo[] = []
+  for await (const j of pages(p => pfs.listJobs({ waiting: true, limit: 10_000, after: p }))) waiting.push(j)
+  waiting.reverse() // oldest first
   const seen = new Set<string>()
   const running = new Map<string, boolean>()
   for (const j of waiting) {
@@ -90,7 +109,8 @@ async function runJob (pfs: Pfs, id: string, opts: RunOptions): Promise<JobInfo>
   const ended = await endedBeforeRestart(pfs, job)
   if (ended !== undefined) return ended
   const spec = checkSpec(version.spec, `of pipeline ${pipeline.name} version ${version.version}`)
-  const started = job.started ?? Date.now()
+  const thisRun = Date.now()
+  const started = job.started ?? thisRun
   job = await pfs.updateJob(id, { state: 'running', started, reason: 'planning datums' })
   opts.onEvent?.({ kind: 'job', job })
 
@@ -110,7 +130,7 @@ async function runJob (pfs: Pfs, id: string, opts: RunOptions): Promise<JobInfo>
   const logs = new LogSink(pfs, id, message => opts.onEvent?.({ kind: 'warning', job: id, message }))
   const run = new JobRun(pfs, spec, pipeline, job, plan, out, logs, opts)
   try {
-    return await run.run(started)
+    return await run.run(started, thisRun)
   } finally {
     await logs.flush()
   }
@@ -141,7 +161,7 @@ class JobRun {
     private readonly logs: LogSink, private readonly opts: RunOptions
   ) {}
 
-  async run (started: number): Promise<JobInfo> {
+  async run (started: number, thisRun: number): Promise<JobInfo> {
     const { pfs, plan, job } = this
     // Datums this job finished before a restart are kept; successes of any job are reused.
     const mine = new Map<string, DatumRecord>()
@@ -178,7 +198,7 @@ class JobRun {
     await this.out.apply(copies)
     for (let i = 0; i < reused.length; i += 1000) await pfs.putDatums(job.id, reused.slice(i, i + 1000))
 
-    const stoppedFromOutside = await this.runAll(toRun, started)
+    const stoppedFromOutside = await this.runAll(toRun, thisRun)
     if (this.killed) return await pfs.inspectJob(job.id)
     if (stoppedFromOutside) {
       return await pfs.updateJob(job.id, { state: 'queued', reason: 'stopped; it resumes with the datums it finished' })
@@ -199,7 +219,8 @@ class JobRun {
   }
 
   /** Runs datums `parallelism` at once; true when stopped from outside (the job stays queued). */
-  private async runAll (toRun: number[], started: number): Promise<boolean> {
+  /** `runStart`: when this run of the job began (job_timeout does not count time it sat stopped). */
+  private async runAll (toRun: number[], runStart: number): Promise<boolean> {
     const { opts, spec, job, plan } = this
     const at = opts.parallelism ?? (spec.parallelism_spec?.constant || os.availableParallelism())
     const limit = pLimit(Math.max(1, at))
@@ -211,7 +232,7 @@ class JobRun {
     const jobTimeout = durationMs(spec.job_timeout)
     const timer = jobTimeout === undefined
       ? undefined
-      : setTimeout(() => { this.timedOut = true; abort.abort() }, Math.max(0, jobTimeout - (Date.now() - started)))
+      : setTimeout(() => { this.timedOut = true; abort.abort() }, Math.max(0, jobTimeout - (Date.now() - runStart)))
     // `pfs job stop` (from any process) kills the job: its running datums stop at once.
     const watch = setInterval(() => {
       void this.pfs.inspectJob(job.id).then(j => {
@@ -227,18 +248,26 @@ class JobRun {
       onEvent: opts.onEvent
     }
     try {
-      await Promise.all(toRun.map(i => limit(async () => {
+      // The first failure (a write refused because the job was killed, say) stops the others.
+      const settled = await Promise.allSettled(toRun.map(i => limit(async () => {
         if (abort.signal.aborted) return
         this.firstStart ??= Date.now()
-        const rec = await runDatum(ctx, plan.datums[i]!, plan.keys[i]!)
-        if (rec === undefined) return // stopped
-        this.keep(rec)
-        records.push(rec)
-        opts.onEvent?.({ kind: 'datum', job: job.id, datum: rec.id, state: rec.state, done: ++done, total })
+        try {
+          const rec = await runDatum(ctx, plan.datums[i]!, plan.keys[i]!)
+          if (rec === undefined) return // stopped
+          this.keep(rec)
+          records.push(rec)
+          opts.onEvent?.({ kind: 'datum', job: job.id, datum: rec.id, state: rec.state, done: ++done, total })
+        } catch (e) {
+          abort.abort()
+          throw e
+        }
       })))
+      await records.flush()
+      const bad = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+      if (bad !== undefined) throw bad.reason
     } finally {
       await fsp.rm(scratch, { recursive: true, force: true })
-      await records.flush()
       clearTimeout(timer)
       clearInterval(watch)
       opts.signal?.removeEventListener('abort', onStop)

@@ -12,6 +12,7 @@ const MAX_BATCH = 1000
 export class RecordSink {
   private pending: DatumRecord[] = []
   private writing: Promise<void> | undefined
+  private error: unknown
 
   constructor (private readonly pfs: Pfs, private readonly job: string) {}
 
@@ -23,14 +24,18 @@ export class RecordSink {
   /** Resolves once every record pushed so far is written; throws what a write threw. */
   async flush (): Promise<void> {
     while (this.writing !== undefined) await this.writing
+    if (this.error !== undefined) throw this.error
   }
 
+  /** Writes until nothing is pending; a failure is kept for `flush` (the job was killed, say). */
   private async drain (): Promise<void> {
     try {
-      while (this.pending.length > 0) {
+      while (this.pending.length > 0 && this.error === undefined) {
         const batch = this.pending.splice(0, MAX_BATCH)
         await this.pfs.putDatums(this.job, batch)
       }
+    } catch (e) {
+      this.error ??= e
     } finally {
       this.writing = undefined
     }

@@ -57,7 +57,9 @@ export class Runner {
       this.woken = false
       let sleep = this.opts.pollMs ?? POLL_MS
       try {
-        const nextTick = await tickCrons(this.pfs, now())
+        const nextTick = await tickCrons(this.pfs, now(), message => {
+          this.opts.onEvent?.({ kind: 'warning', job: '', message })
+        })
         await runQueued(this.pfs, { ...this.opts, signal: this.ac.signal })
         sleep = Math.min(sleep, Math.max(0, nextTick - now()))
       } catch (e) {
@@ -76,19 +78,27 @@ export class Runner {
   }
 }
 
-/** Makes every cron tick that is due; returns when the next one comes due (ms since the epoch). */
-export async function tickCrons (pfs: Pfs, now: number): Promise<number> {
+/**
+ * Makes every cron tick that is due; returns when the next one comes due (ms since the
+ * epoch). A pipeline whose ticks fail is reported and skipped; the others tick.
+ */
+export async function tickCrons (pfs: Pfs, now: number, onError?: (message: string) => void): Promise<number> {
   let next = Infinity
   for (const p of await pfs.listPipelines()) {
     if (p.state !== 'running') continue
-    const spec = p.spec as PipelineSpec
-    for (const c of cronInputs(checkSpec(spec, `of pipeline ${p.name}`).input)) {
-      const cron = parseCron(c.spec)
-      let t = await lastTick(pfs, c.repo!, p, c.start)
-      let due: number | undefined
-      for (let n = 0; n < 100_000 && cron.next(t) <= now; n++) due = t = cron.next(t)
-      if (due !== undefined) await tick(pfs, c.repo!, due, c.overwrite)
-      next = Math.min(next, cron.next(t))
+    try {
+      const spec = p.spec as PipelineSpec
+      for (const c of cronInputs(checkSpec(spec, `of pipeline ${p.name}`).input)) {
+        const cron = parseCron(c.spec)
+        let t = await lastTick(pfs, c.repo!, p, c.start)
+        let due: number | undefined
+        for (let n = 0; n < 100_000 && cron.next(t) <= now; n++) due = t = cron.next(t)
+        if (due !== undefined) await tick(pfs, c.repo!, due, c.overwrite)
+        next = Math.min(next, cron.next(t))
+      }
+    } catch (e) {
+      if (isPfsError(e, 'UNAVAILABLE')) throw e
+      onError?.(`pipeline ${p.name}: its cron input did not tick: ${(e as Error).message}`)
     }
   }
   return next

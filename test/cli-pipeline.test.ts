@@ -1,8 +1,11 @@
 /**
  * The pipeline commands as a user runs them: `pfs pipeline schema` and `pfs datum list -f`
- * (the datums a spec would make, without running it), and a bad spec's one line per problem.
+ * (the datums a spec would make, without running it), a bad spec's one line per problem,
+ * and the laptop default with no daemon: the command that makes a commit runs its jobs
+ * (`--no-run`, `pfs wait`, Ctrl-C, other commands getting in meanwhile).
  */
 import t from 'tap'
+import { execFile } from 'node:child_process'
 import { oneLineMistake, pfsCli, spawnPfs } from './helpers/cli.js'
 
 const SPEC = `
@@ -177,4 +180,32 @@ t.test('no daemon: while a put runs its jobs, other commands get in and can foll
   t.match(logs.stdout, /\] started a\.txt\n.*\] finished\n$/s, 'logs -f followed the job to its end')
   t.equal(await putDone, 0, 'the put ran the job and exited')
   t.equal((await cli.run(['cat', 'slow@master:a.txt'])).stdout, 'a')
+})
+
+t.test('no daemon: Ctrl-C stops the jobs a put runs and leaves them queued, their sandboxes gone', async t => {
+  const cli = pfsCli(t)
+  const marker = `sleep ${80_000 + (process.pid % 10_000)}`
+  cli.files({
+    'a.txt': 'a',
+    'slow.yaml': `pipeline: {name: slow}\ninput: {pfs: {repo: words, glob: "/*"}}\ntransform: {cmd: [sh, -c, '${marker}']}\n`
+  })
+  t.equal((await cli.run(['repo', 'create', 'words'])).code, 0)
+  t.equal((await cli.run(['pipeline', 'create', '-f', 'slow.yaml'])).code, 0)
+  const put = spawnPfs(['--store', cli.store, 'put', 'words@master:a.txt', 'a.txt'], { cwd: cli.local })
+  let out = ''
+  put.stderr.on('data', (b: Buffer) => { out += b.toString() })
+  const putDone = new Promise<number | null>(resolve => put.on('close', resolve))
+  const pgrep = async (): Promise<boolean> => await new Promise(resolve =>
+    execFile('pgrep', ['-f', marker], err => resolve(err === null)))
+  for (let i = 0; i < 300 && !await pgrep(); i++) await new Promise(resolve => setTimeout(resolve, 100))
+  t.ok(await pgrep(), 'the datum is running')
+  put.kill('SIGINT')
+  t.equal(await putDone, 0, 'the put itself had succeeded')
+  t.match(out, /stopped; the jobs stay queued/)
+  t.notOk(await pgrep(), 'the sandbox is gone')
+  const [job] = JSON.parse((await cli.run(['job', 'list', '-p', 'slow', '--json'])).stdout) as
+    Array<{ id: string, state: string, reason: string }>
+  t.equal(job!.state, 'queued')
+  t.match(job!.reason, /stopped; it resumes with the datums it finished/)
+  t.equal((await cli.run(['job', 'stop', job!.id])).code, 0)
 })

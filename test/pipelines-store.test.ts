@@ -121,9 +121,11 @@ for (const kind of ['embedded', 'remote'] as StoreKind[]) {
     })
     t.equal(out.origin, 'pipeline')
     t.equal(out.provenance.job, job.id)
-    const down = (await pfs.listJobs({ pipeline: 'score' })).entries[0]!
-    t.match(down, { trigger: { kind: 'commit', repo: 'edges', commit: out.id }, commitSet: job.commitSet },
-      'the downstream job shares the commit set')
+    const downs = (await pfs.listJobs({ pipeline: 'score' })).entries
+    const down = downs[0]!
+    t.equal(downs.length, 1, 'no second job below')
+    t.match(down, { trigger: { kind: 'create' }, waitsFor: [], inputs: [{ repo: 'edges', commit: out.id, from: job.id }] },
+      'score\'s first job, queued while edges\' job had not finished, waited for it and reads its output')
     await pfs.updateJob(job.id,
       { state: 'success', finished: Date.now(), output: out.id, stats: { datums: 1, processed: 1 } })
     const done = await pfs.inspectJob(job.id)
@@ -196,6 +198,9 @@ for (const kind of ['embedded', 'remote'] as StoreKind[]) {
 
     await refused(t, 'a cycle', pfs.createPipeline(def('prep', ['raw', 'score']), { update: true }),
       'INVALID_ARGUMENT', /cannot read score: score reads the output of prep/)
+    await pfs.setPipelineState('train', 'stopped')
+    await refused(t, 'a cycle through a stopped pipeline', pfs.createPipeline(def('prep', ['raw', 'score']),
+      { update: true }), 'INVALID_ARGUMENT', /cannot read score/)
   })
 
   t.test(`${kind}: deleting a pipeline`, async t => {

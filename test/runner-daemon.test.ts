@@ -79,6 +79,15 @@ transform:
   const bad = await m.pfs(['datum', 'inspect', 'upper', 'ffffffff'])
   t.equal(bad.code, 1)
   t.match(bad.stderr, /datum 'ffffffff' not found/)
+
+  // A job left queued by a pipeline stopped meanwhile: pfs wait says so instead of waiting for ever.
+  const lazy = 'pipeline: {name: lazy}\ninput: {pfs: {repo: words, glob: "/"}}\ntransform: {cmd: [sleep, "2"]}\n'
+  t.equal((await m.pfs(['pipeline', 'create', '-f', '-'], { input: lazy })).code, 0)
+  await words(t, m, { 'd.txt': 'delta' })
+  t.equal((await m.pfs(['pipeline', 'stop', 'lazy'])).code, 0)
+  const stuck = await m.pfs(['wait', 'words@master'])
+  t.equal(stuck.code, 1)
+  t.match(stuck.stderr, /job [0-9a-f]{12} of pipeline lazy cannot run now \(queued: pipeline lazy is stopped; `pfs pipeline start lazy` runs it\)/)
 })
 
 t.test('pfs job stop kills a running job in the mount: its processes are gone', async t => {

@@ -120,6 +120,11 @@ datum_tries: 1
   t.match(slow!.stats, { recovered: 2, processed: 0 })
   const rec = (await pfs.listDatums('slow', { job: slow!.id })).entries[0]!
   t.match(rec.reason, /recovered by err_cmd after: timed out after/)
+  // A recovered datum is done with: the next job reuses it until its inputs change.
+  await pfs.putFile('in', 'master', 'c', Buffer.from('c'))
+  const jobs = await runQueued(pfs, { backend })
+  const next = jobs.find(j => j.pipeline === 'slow')!
+  t.match(next.stats, { datums: 3, recovered: 1, skipped: 2 }, 'only the new datum ran (and was recovered)')
 
   await create(pfs, `
 pipeline: {name: clash}
@@ -129,6 +134,36 @@ transform: {cmd: [sh, -c, 'echo x > /pfs/out/same']}
   const [clash] = await runQueued(pfs, { backend })
   t.equal(clash!.state, 'failure')
   t.match(clash!.reason, /datums [0-9a-f]{12} and [0-9a-f]{12} both wrote same/)
+})
+
+t.test('a job stopped by pfs job stop while its datums end quickly: the runner goes on', async t => {
+  const { pfs, backend } = await setup(t)
+  await pfs.createRepo('many')
+  await pfs.startCommit('many', 'master')
+  for (let i = 0; i < 60; i++) await pfs.putFile('many', 'master', `f${i}`, Buffer.from(String(i)))
+  await pfs.finishCommit('many', 'master')
+  await create(pfs, `
+pipeline: {name: quick}
+input: {pfs: {repo: many, glob: "/*"}}
+transform: {cmd: [sh, -c, 'cp $many /pfs/out/']}
+`)
+  let stopped = false
+  const jobs = await runQueued(pfs, {
+    backend,
+    onEvent: e => {
+      if (e.kind === 'datum' && !stopped) {
+        stopped = true
+        void pfs.updateJob(e.job, { state: 'killed', reason: 'stopped by a test', finished: Date.now() })
+      }
+    }
+  })
+  t.equal(jobs.length, 1)
+  t.equal(jobs[0]!.state, 'killed', 'the job ends killed, and runQueued returns')
+  t.ok(jobs[0]!.stats.processed < 60, 'it stopped before every datum ran')
+  await pfs.putFile('many', 'master', 'f0', Buffer.from('again'))
+  const [next] = await runQueued(pfs, { backend })
+  t.equal(next!.state, 'success', `the next job runs: ${next!.reason}`)
+  t.equal((await pfs.list('quick', 'master', '', { limit: 100 })).entries.length, 60, 'and has every output')
 })
 
 t.test('a three-stage DAG shares one commit set and its provenance leads back to the input', async t => {

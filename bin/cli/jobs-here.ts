@@ -74,7 +74,9 @@ export async function runJobsHere (pfs: Pfs, opts: JobsHereOptions = {}): Promis
     const jobs = await runQueued(pfs, { backend, onEvent: printEvents(m.invalidate, tty), signal: ac.signal })
     if (opts.json !== true && opts.quiet !== true) {
       for (const j of jobs) await line(`job ${shortId(j.id)} of ${j.pipeline}: ${describeJob(j)}`)
-      if (ac.signal.aborted) await line('stopped; the jobs stay queued (`pfs wait` resumes them)')
+    }
+    if (ac.signal.aborted && opts.json !== true) {
+      stderrLog('pfs: stopped; the jobs stay queued (`pfs wait` resumes them)')
     }
     return jobs
   } finally {

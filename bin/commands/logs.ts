@@ -36,12 +36,13 @@ export default defineCommand({
         const tag = [shortId(l.job), l.datum === '' ? 'job' : shortId(l.datum), ...l.paths].join(' ')
         await line(`[${tag}] ${l.stream === 'pfs' ? 'pfs: ' : ''}${l.line}`)
       }
-      const at = { after: await drain(pfs, q, undefined, print) }
+      const at = new Cursor(q, print)
+      await at.drain(pfs)
       if (!argv.follow) return
       for (;;) {
-        if (pfs.mode === 'embedded') return await followHere(pfs, q, at, print, argv)
+        if (pfs.mode === 'embedded') return await followHere(pfs, at, argv)
         try {
-          return await followServer(pfs, q, at, print)
+          return await followServer(pfs, at)
         } catch (e) {
           // The process serving the store went away (a command with no daemon finished its
           // jobs): open the store again, here or through whoever serves it now.
@@ -56,17 +57,41 @@ export default defineCommand({
   }
 })
 
-interface Cursor { after: string | undefined }
+/**
+ * Where a reader is in the logs. Lines are kept in the order of pipeline, job and batch,
+ * so one cursor serves one pipeline or job; following every pipeline keeps one cursor
+ * each (new lines of pipeline `a` come after lines of `z` already read).
+ */
+class Cursor {
+  private readonly after = new Map<string, string | undefined>()
+
+  constructor (readonly q: LogQuery, private readonly print: (l: LogLine) => Promise<void>) {}
+
+  /** Prints every line kept since the last call. */
+  async drain (pfs: Pfs): Promise<void> {
+    if (this.q.pipeline !== undefined || this.q.job !== undefined) return await this.drainOne(pfs, this.q, '')
+    for (const p of await pfs.listPipelines()) await this.drainOne(pfs, { ...this.q, pipeline: p.name }, p.name)
+  }
+
+  private async drainOne (pfs: Pfs, q: LogQuery, key: string): Promise<void> {
+    for (;;) {
+      const after = this.after.get(key)
+      const page = await pfs.readLogs({ ...q, after })
+      for (const l of page.entries) await this.print(l)
+      if (page.next === undefined || page.next === '' || page.next === after) return
+      this.after.set(key, page.next)
+      if (page.entries.length === 0) return
+    }
+  }
+}
 
 /** No daemon: nothing else runs jobs, so run them here, printing lines as they are kept. */
-async function followHere (
-  pfs: Pfs, q: LogQuery, at: Cursor, print: (l: LogLine) => Promise<void>, argv: { store: string, json: boolean }
-): Promise<void> {
+async function followHere (pfs: Pfs, at: Cursor, argv: { store: string, json: boolean }): Promise<void> {
   let running = true
   const poller = (async () => {
     while (running) {
       await sleep(FOLLOW_MS)
-      at.after = await drain(pfs, q, at.after, print)
+      await at.drain(pfs)
     }
   })()
   try {
@@ -75,32 +100,22 @@ async function followHere (
     running = false
     await poller
   }
-  at.after = await drain(pfs, q, at.after, print)
+  await at.drain(pfs)
 }
 
 /** A server runs the jobs: poll for new lines until the job ends (`--job`) or Ctrl-C. */
-async function followServer (pfs: Pfs, q: LogQuery, at: Cursor, print: (l: LogLine) => Promise<void>): Promise<void> {
-  const stop = new Promise<boolean>(resolve => process.once('SIGINT', () => resolve(true)))
+async function followServer (pfs: Pfs, at: Cursor): Promise<void> {
   for (;;) {
-    const ended = q.job !== undefined && FINISHED.has((await pfs.inspectJob(q.job)).state)
-    at.after = await drain(pfs, q, at.after, print)
+    const ended = at.q.job !== undefined && FINISHED.has((await pfs.inspectJob(at.q.job)).state)
+    await at.drain(pfs)
     if (ended) return
-    if (await Promise.race([stop, sleep(FOLLOW_MS).then(() => false)])) return
+    if (await Promise.race([ctrlC(), sleep(FOLLOW_MS).then(() => false)])) return
   }
 }
 
-/** Prints every line after `after`; returns where the next read starts. */
-async function drain (
-  pfs: Pfs, q: LogQuery, after: string | undefined, print: (l: LogLine) => Promise<void>
-): Promise<string | undefined> {
-  for (;;) {
-    const page = await pfs.readLogs({ ...q, after })
-    for (const l of page.entries) await print(l)
-    if (page.next === '' || page.next === undefined) return after
-    if (page.entries.length === 0 && page.next === after) return after
-    after = page.next
-    if (page.entries.length === 0) return after
-  }
-}
+/** Ctrl-C while following ends the command quietly, once every line so far is printed. */
+let interrupted: Promise<boolean> | undefined
+const ctrlC = async (): Promise<boolean> =>
+  await (interrupted ??= new Promise<boolean>(resolve => process.once('SIGINT', () => resolve(true))))
 
 const sleep = async (ms: number): Promise<void> => await new Promise(resolve => setTimeout(resolve, ms))

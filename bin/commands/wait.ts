@@ -27,16 +27,13 @@ export default defineCommand({
       if (pfs.mode === 'embedded') {
         if (await jobsWaiting(pfs)) await runJobsHere(pfs, { store: argv.store, json: argv.json, quiet: true })
         const found = await downstream(pfs, commit)
-        for (const j of found) {
-          if (FINISHED.has(j.state) || (await pfs.inspectPipeline(j.pipeline)).state === 'running') continue
-          j.reason = `pipeline ${j.pipeline} is stopped; \`pfs pipeline start ${j.pipeline}\` runs it`
-        }
+        await stalled(pfs, found)
         return found
       }
-      // A server runs them: follow its runner until none is left to finish.
+      // A server runs them: follow its runner until none is left that can still finish.
       for (;;) {
         const found = await downstream(pfs, commit)
-        if (found.every(j => FINISHED.has(j.state))) return found
+        if (await stalled(pfs, found)) return found
         await new Promise(resolve => setTimeout(resolve, POLL_MS))
       }
     })
@@ -55,6 +52,33 @@ export default defineCommand({
       `see \`pfs job inspect ${shortId(j.id)}\``, { job: j.id })
   }
 })
+
+/**
+ * Whether every job that has not finished is of a stopped pipeline (so nothing will finish
+ * it until the pipeline is started); those jobs' reasons say so.
+ */
+async function stalled (pfs: Pfs, jobs: JobInfo[]): Promise<boolean> {
+  const stuck = new Map<string, string>() // job id -> the stopped pipeline it waits on
+  for (const j of jobs) {
+    if (FINISHED.has(j.state)) continue
+    if ((await pfs.inspectPipeline(j.pipeline)).state !== 'running') stuck.set(j.id, j.pipeline)
+  }
+  // A job waiting for a stuck job is stuck too.
+  for (let grew = true; grew;) {
+    grew = false
+    for (const j of jobs) {
+      const up = (j.waitsFor ?? []).find(w => stuck.has(w))
+      if (FINISHED.has(j.state) || stuck.has(j.id) || up === undefined) continue
+      stuck.set(j.id, stuck.get(up)!)
+      grew = true
+    }
+  }
+  for (const j of jobs) {
+    const p = stuck.get(j.id)
+    if (p !== undefined) j.reason = `pipeline ${p} is stopped; \`pfs pipeline start ${p}\` runs it`
+  }
+  return jobs.every(j => FINISHED.has(j.state) || stuck.has(j.id))
+}
 
 /** The jobs downstream of a commit: its commit set's, and those of any set that read it. */
 async function downstream (pfs: Pfs, commit: CommitInfo): Promise<JobInfo[]> {

@@ -38,8 +38,11 @@ export class JobQueue {
     return await this.db.get(k('pl', name)) as QueuedPipeline | undefined
   }
 
-  /** Running pipelines that read a branch, directly or through other pipelines, inputs first. */
-  async downstream (repo: string, branch: string): Promise<QueuedPipeline[]> {
+  /**
+   * Running pipelines that read a branch, directly or through other pipelines, inputs
+   * first; with `stopped`, stopped ones (and what is below them) too.
+   */
+  async downstream (repo: string, branch: string, stopped = false): Promise<QueuedPipeline[]> {
     const found = new Map<string, QueuedPipeline>()
     const todo: Array<[string, string]> = [[repo, branch]]
     while (todo.length > 0) {
@@ -48,7 +51,7 @@ export class JobQueue {
         const name = lastPart(key)
         if (found.has(name)) continue
         const p = await this.pipeline(name)
-        if (p === undefined || p.state !== 'running') continue
+        if (p === undefined || (p.state !== 'running' && !stopped)) continue
         found.set(name, p)
         todo.push([p.name, p.outputBranch])
       }
@@ -91,11 +94,13 @@ export class JobQueue {
       const inputs: M.JobInfo['inputs'] = []
       const waitsFor: string[] = []
       for (const i of p.inputs) {
-        const from = ids.get(`${i.repo}@${i.branch}`)
         if (opts.moved !== undefined && opts.moved.repo === i.repo && opts.moved.branch === i.branch) {
           inputs.push({ ...i, commit: opts.moved.head })
           continue
         }
+        // The output of a pipeline of this set, or of one whose newest job has not finished:
+        // the job waits for that job's commit rather than read what it will replace.
+        const from = ids.get(`${i.repo}@${i.branch}`) ?? await this.unfinished(i.repo, i.branch)
         const br = await this.db.get(k('br', i.repo, i.branch)) as { head: string | null } | undefined
         if (from !== undefined) {
           waitsFor.push(from)
@@ -133,6 +138,19 @@ export class JobQueue {
     return { ops, jobs }
   }
 
+  /** The newest job of the pipeline whose output is this branch, if it has not finished. */
+  private async unfinished (repo: string, branch: string): Promise<string | undefined> {
+    const owner = (await this.db.get(k('repo', repo)) as { pipeline?: string } | undefined)?.pipeline
+    if (owner === undefined) return undefined
+    const p = await this.pipeline(owner)
+    if (p === undefined || p.outputBranch !== branch) return undefined
+    for await (const [key] of range(this.db, k('jq', owner), { reverse: true, limit: 1 })) {
+      const j = await this.db.get(k('jb', lastPart(key))) as M.JobInfo | undefined
+      if (j !== undefined && !TERMINAL.has(j.state)) return j.id
+    }
+    return undefined
+  }
+
   /** Why a new job of a pipeline waits: an older one still to finish (they run in commit order), or the runner. */
   private async behind (pipeline: string): Promise<string> {
     for await (const [key] of range(this.db, k('jq', pipeline), { reverse: true, limit: 1 })) {
@@ -145,24 +163,36 @@ export class JobQueue {
   }
 
   /**
-   * A job's output commit finished: the jobs of its set waiting for it read that commit
-   * now. Returns the ops, or undefined when nothing waited (the commit then queues the
-   * pipelines below it afresh, in the job's commit set).
+   * A job's output commit finished: the jobs waiting for it read that commit now. Adds to
+   * `covered` the pipelines of those jobs and of every job waiting on them in turn: they
+   * have their jobs already, so the commit queues new ones only for the other pipelines
+   * below it.
    */
-  async fill (job: string, rec: { id: string, repo: string, branch: string }): Promise<BatchOp[] | undefined> {
+  async fill (
+    job: string, rec: { id: string, repo: string, branch: string }, covered: Set<string>
+  ): Promise<BatchOp[]> {
     const ops: BatchOp[] = []
-    let any = false
     for await (const [key] of range(this.db, k('jwt', job))) {
       ops.push({ type: 'del', key })
       const j = await this.db.get(k('jb', lastPart(key))) as M.JobInfo | undefined
       if (j === undefined || TERMINAL.has(j.state)) continue
-      any = true
       for (const i of j.inputs) if (i.from === job && i.repo === rec.repo && i.branch === rec.branch) i.commit = rec.id
       j.waitsFor = j.waitsFor.filter(w => w !== job)
       if (j.waitsFor.length === 0) j.reason = 'waiting for the runner'
       ops.push({ type: 'put', key: k('jb', j.id), value: j })
+      await this.cover(j, covered, new Set([job]))
     }
-    return any ? ops : undefined
+    return ops
+  }
+
+  private async cover (j: M.JobInfo, covered: Set<string>, seen: Set<string>): Promise<void> {
+    if (seen.has(j.id)) return
+    seen.add(j.id)
+    covered.add(j.pipeline)
+    for await (const [key] of range(this.db, k('jwt', j.id))) {
+      const w = await this.db.get(k('jb', lastPart(key))) as M.JobInfo | undefined
+      if (w !== undefined && !TERMINAL.has(w.state)) await this.cover(w, covered, seen)
+    }
   }
 
   /** A job that failed or was killed: every job waiting on it (and on those) fails, saying why. */
@@ -176,7 +206,7 @@ export class JobQueue {
       if (j === undefined || TERMINAL.has(j.state)) continue
       j.state = 'failure'
       const how = failed.state === 'killed' ? 'was killed' : 'failed'
-      j.reason = `its input ${failed.pipeline} has no output in this commit set: upstream job ` +
+      j.reason = `its input ${failed.pipeline} has no new output to read: upstream job ` +
         `${failed.id.slice(0, 12)} of pipeline ${failed.pipeline} ${how}`
       j.finished = now
       ops.push({ type: 'put', key: k('jb', id), value: j }, { type: 'del', key: k('jw', j.created, id) })

@@ -121,7 +121,7 @@ export class Pipelines {
 
   /** A pipeline must not read, through others, what it writes: a commit would flow around forever. */
   private async refuseCycle (def: M.PipelineDef): Promise<void> {
-    const below = await this.queue.downstream(def.name, def.outputBranch)
+    const below = await this.queue.downstream(def.name, def.outputBranch, true)
     const reads = new Set(def.inputs.map(i => `${i.repo}@${i.branch}`))
     const back = below.find(p => reads.has(`${p.name}@${p.outputBranch}`))
     if (back !== undefined) {
@@ -137,19 +137,21 @@ export class Pipelines {
    * below it hands them its commit instead.
    */
   async onCommit (rec: CommitRec, job: string | undefined): Promise<BatchOp[]> {
+    const ops: BatchOp[] = []
+    const covered = new Set<string>()
     let commitSet: string | undefined
     if (job !== undefined) {
-      const filled = await this.queue.fill(job, rec)
-      if (filled !== undefined) return filled
+      ops.push(...await this.queue.fill(job, rec, covered))
       commitSet = (await this.db.get(k('jb', job)) as M.JobInfo | undefined)?.commitSet
     }
-    const list = await this.queue.downstream(rec.repo, rec.branch)
-    if (list.length === 0) return []
+    const list = (await this.queue.downstream(rec.repo, rec.branch)).filter(p => !covered.has(p.name))
+    if (list.length === 0) return ops
     const trigger = { kind: 'commit' as const, repo: rec.repo, commit: rec.id }
     const moved = { repo: rec.repo, branch: rec.branch, head: rec.id }
-    return (await this.queue.queue(list, trigger, {
+    ops.push(...(await this.queue.queue(list, trigger, {
       moved, now: rec.finished ?? this.core.clock(), commitSet: commitSet ?? rec.id
-    })).ops
+    })).ops)
+    return ops
   }
 
   /** Refuses a write to a pipeline's output repo unless it comes from a running job of it. */
