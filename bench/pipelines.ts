@@ -22,7 +22,12 @@ import { openPfs, type JobInfo, type Pfs, type WriteOp } from '../store/index.js
 import { mountPfs } from '../fs/mount.js'
 import { LocalBackend, parseSpec, pipelineDef, runQueued } from '../runner/index.js'
 import type { Backend } from '../runner/backend.js'
-import { type Ctx, type Row, GiB, fmtMs, fmtRatio, report, scaled, timed, writeRandomFile } from './measure.js'
+import {
+  type Ctx, type Row, GiB, fmtMs, fmtRatio, median, report, scaled, timed, writeRandomFile
+} from './measure.js'
+
+/** Rounds of "add one file, run the job" per input size; the median is the figure. */
+const ROUNDS = 5
 
 const exec = promisify(execFile)
 
@@ -102,8 +107,9 @@ export async function benchPipelines (ctx: Ctx): Promise<Row[]> {
     }
     const run = async (b: Backend = backend): Promise<JobInfo[]> => await runQueued(pfs, { backend: b, onEvent })
     rows.push(await perDatum(ctx, pfs, backend, n, run))
+    // Before the million-file input: its index writes go on compacting for a while.
+    rows.push(...await bigAndMany(ctx, pfs, mnt, run))
     rows.push(...await oneFileAdded(pfs, sizes, run))
-    rows.push(...await bigAndMany(ctx, pfs, run))
   } finally {
     await m.unmount()
     await pfs.close()
@@ -141,21 +147,26 @@ async function oneFileAdded (pfs: Pfs, sizes: number[], run: (b?: Backend) => Pr
     const copy = spec(`p${rows.length}`, repo, '/*', 'cp -r /pfs/*/* /pfs/out/')
     await pfs.createPipeline(pipelineDef(parseSpec(copy, 'bench')), {})
     const base = await timed(async () => check((await run(NOTHING))[0], `the first job over ${size} files`))
-    const { ms, value } = await timed(async () => {
-      await pfs.putFile(repo, 'master', 'new-file', Buffer.from('new'))
-      return await run()
-    })
-    const j = check(value[0], `the job after one file was added to ${size}`)
-    times.push(ms)
     console.log(`  ${size} files: the first job (every datum, nothing run) took ${fmtMs(base.ms)}; ` +
       `heap ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)} MiB`)
+    const rounds: Array<{ ms: number, j: JobInfo }> = []
+    for (let r = 0; r < ROUNDS; r++) {
+      const { ms, value } = await timed(async () => {
+        await pfs.putFile(repo, 'master', `new-${r}`, Buffer.from(`new ${r}`))
+        return await run()
+      })
+      rounds.push({ ms, j: check(value[0], `the job after one file was added to ${size}`) })
+    }
+    const ms = median(rounds.map(x => x.ms))
+    const ran = rounds.map(x => x.j.stats.processed)
+    times.push(ms)
     rows.push(report({
-      name: `one file added to a ${size}-file input (glob /*): datums run, commit to job finished`,
-      pfs: `${j.stats.processed} run, ${fmtMs(ms)}`,
-      peer: `${j.stats.skipped} unchanged`,
+      name: `one file added to a ${size}-file input (glob /*): datums run, commit to job finished, median of ${ROUNDS}`,
+      pfs: `${ran.join(', ')} run, ${fmtMs(ms)} (${rounds.map(x => x.ms.toFixed(0)).join(', ')})`,
+      peer: `${rounds[0]!.j.stats.skipped} unchanged`,
       ratio: '—',
       goal: '1 datum, ≤ 1 s',
-      met: j.stats.processed === 1 && ms <= 1000
+      met: ran.every(x => x === 1) && ms <= 1000
     }))
     await pfs.deletePipeline(`p${rows.length - 1}`)
   }
@@ -170,24 +181,30 @@ async function oneFileAdded (pfs: Pfs, sizes: number[], run: (b?: Backend) => Pr
   return rows
 }
 
-async function bigAndMany (ctx: Ctx, pfs: Pfs, run: () => Promise<JobInfo[]>): Promise<Row[]> {
+async function bigAndMany (ctx: Ctx, pfs: Pfs, mnt: string, run: () => Promise<JobInfo[]>): Promise<Row[]> {
   const rows: Row[] = []
   const size = scaled(GiB, 1 << 20)
-  const local = path.join(ctx.dir, 'big')
-  await writeRandomFile(local, size)
+  // Two files of other bytes: one read by the datum, one by `cat` on the mount itself, each
+  // the first read of its file (a read again comes from the kernel's page cache).
   await pfs.createRepo('big')
-  await pfs.putLocal('big', 'master', 'big', local)
+  for (const name of ['big', 'big2']) {
+    const local = path.join(ctx.dir, name)
+    await writeRandomFile(local, size)
+    await pfs.putLocal('big', 'master', name, local)
+  }
   const reader = spec('reader', 'big', '/', 'cat /pfs/big/big > /dev/null')
   await pfs.createPipeline(pipelineDef(parseSpec(reader, 'bench')), {})
   const j = check((await run())[0], 'the 1 GiB reader')
   const d = (await pfs.listDatums('reader', { job: j.id })).entries[0]!
-  const disk = await timed(async () => await exec('sh', ['-c', `cat ${local} > /dev/null`]))
-  const rate = (ms: number): number => size / 2 ** 20 / (ms / 1000)
+  const head = (await pfs.inspectBranch('big', 'master')).head!
+  const mount = await timed(async () => await exec('sh', ['-c', `cat ${mnt}/big/.commits/${head}/big2 > /dev/null`]))
+  const disk = await timed(async () => await exec('sh', ['-c', `cat ${path.join(ctx.dir, 'big')} > /dev/null`]))
+  const rate = (ms: number): string => `${(size / 2 ** 20 / (ms / 1000)).toFixed(0)} MiB/s`
   rows.push(report({
-    name: `a datum reading a ${size / 2 ** 20} MiB file through its view (cat > /dev/null)`,
-    pfs: `${rate(d.ms.run).toFixed(0)} MiB/s`,
-    peer: `plain disk ${rate(disk.ms).toFixed(0)} MiB/s (page cache warm)`,
-    ratio: fmtRatio(disk.ms / d.ms.run),
+    name: `a datum reading a ${size / 2 ** 20} MiB file through its view (cat > /dev/null), first read`,
+    pfs: rate(d.ms.run),
+    peer: `the mount alone ${rate(mount.ms)}; plain disk ${rate(disk.ms)} (page cache warm)`,
+    ratio: `${fmtRatio(mount.ms / d.ms.run)} the mount`,
     goal: '—',
     met: null
   }))
