@@ -25,6 +25,7 @@ export interface RunnerOptions extends Omit<RunOptions, 'signal'> {
 
 const POLL_MS = 5000
 const RETRY_MS = 2000
+const SETTLE_MS = 50
 
 export class Runner {
   private readonly ac = new AbortController()
@@ -68,12 +69,16 @@ export class Runner {
         this.opts.onEvent?.({ kind: 'warning', job: '', message })
         sleep = RETRY_MS
       }
-      if (this.woken || this.ac.signal.aborted) continue
-      await new Promise<void>(resolve => {
-        const timer = setTimeout(resolve, sleep)
-        this.wakeup = () => { clearTimeout(timer); resolve() }
-      })
-      this.wakeup = undefined
+      if (this.ac.signal.aborted) continue
+      if (!this.woken) {
+        await new Promise<void>(resolve => {
+          const timer = setTimeout(resolve, sleep)
+          this.wakeup = () => { clearTimeout(timer); resolve() }
+        })
+        this.wakeup = undefined
+      }
+      // A burst of changes (a folder copied into the mount) wakes the runner once, not per file.
+      if (!this.ac.signal.aborted) await new Promise(resolve => setTimeout(resolve, SETTLE_MS))
     }
   }
 }
