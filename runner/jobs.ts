@@ -14,7 +14,7 @@
 import { promises as fsp } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import pLimit from 'p-limit'
+import pLimit, { type LimitFunction } from 'p-limit'
 import type { DatumRecord, JobInfo, JobStats, Pfs, PipelineInfo, Provenance, WriteOp } from '../store/index.js'
 import { isPfsError } from '../store/index.js'
 import type { Backend } from './backend.js'
@@ -34,23 +34,53 @@ const KILL_POLL_MS = 1000
 
 export interface RunOptions {
   backend: Backend
-  /** Datums at once; default the spec's parallelism, else the machine's cores. */
+  /**
+   * Datums at once, over every job running (jobs of different pipelines run side by side);
+   * default the machine's cores. A spec's `parallelism_spec` caps its own jobs below that.
+   */
   parallelism?: number
   onEvent?: (e: RunnerEvent) => void
   /** Stops the job: running datums are killed and the job is left queued. */
   signal?: AbortSignal
 }
 
-/** Runs every job that can run, oldest first, including those its outputs queue or set free. */
+/**
+ * Runs every job that can run, oldest first, including those its outputs queue or set
+ * free; returns them as they ended. Jobs of different pipelines run side by side (a long
+ * job of one pipeline holds up no other), sharing `parallelism` datum slots; a pipeline's
+ * own jobs run one after another, in order.
+ */
 export async function runQueued (pfs: Pfs, opts: RunOptions): Promise<JobInfo[]> {
   const done: JobInfo[] = []
+  const slots = pLimit(Math.max(1, opts.parallelism ?? os.availableParallelism()))
+  const running = new Map<string, Promise<void>>() // pipeline -> its job running here
+  let error: unknown
   for (;;) {
-    if (opts.signal?.aborted === true) return done
-    const next = await nextRunnable(pfs)
-    if (next === undefined) return done
-    done.push(await runJob(pfs, next.id, opts).catch(async (e: unknown) => await failed(pfs, next, e, opts)))
+    const next = opts.signal?.aborted === true || error !== undefined || running.size >= MAX_JOBS
+      ? undefined
+      : await nextRunnable(pfs, new Set(running.keys()))
+    if (next !== undefined) {
+      running.set(next.pipeline, runJob(pfs, next.id, opts, slots)
+        .catch(async (e: unknown) => await failed(pfs, next, e, opts))
+        .then(j => { done.push(j) }, (e: unknown) => { error ??= e })
+        .finally(() => running.delete(next.pipeline)))
+      continue
+    }
+    if (running.size === 0) break
+    // Until a job ends, or a while passes: a commit meanwhile may have queued a job of
+    // another pipeline, which need not wait for these.
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([...running.values(), new Promise(resolve => { timer = setTimeout(resolve, RECHECK_MS) })])
+    clearTimeout(timer)
   }
+  if (error !== undefined) throw error
+  return done
 }
+
+/** Jobs one runner runs at once (each of another pipeline). */
+const MAX_JOBS = 16
+/** How often a runner with jobs under way looks for more. */
+const RECHECK_MS = 500
 
 /**
  * A job the runner could not carry through fails, saying why, so it does not come back
@@ -74,14 +104,14 @@ async function failed (pfs: Pfs, job: JobInfo, e: unknown, opts: RunOptions): Pr
  * pipeline, with no older unfinished job of its pipeline (a pipeline's jobs run in the
  * order of their commits).
  */
-async function nextRunnable (pfs: Pfs): Promise<JobInfo | undefined> {
+async function nextRunnable (pfs: Pfs, busy: ReadonlySet<string>): Promise<JobInfo | undefined> {
   const waiting: JobInfo[] = []
   for await (const j of pages(p => pfs.listJobs({ waiting: true, limit: 10_000, after: p }))) waiting.push(j)
   waiting.reverse() // oldest first
   const seen = new Set<string>()
   const running = new Map<string, boolean>()
   for (const j of waiting) {
-    if (seen.has(j.pipeline)) continue
+    if (seen.has(j.pipeline) || busy.has(j.pipeline)) continue
     seen.add(j.pipeline)
     if ((j.waitsFor ?? []).length > 0) continue
     let on = running.get(j.pipeline)
@@ -95,7 +125,7 @@ async function nextRunnable (pfs: Pfs): Promise<JobInfo | undefined> {
 }
 
 /** Runs one job to its end (or until stopped, when it is left queued). */
-async function runJob (pfs: Pfs, id: string, opts: RunOptions): Promise<JobInfo> {
+async function runJob (pfs: Pfs, id: string, opts: RunOptions, slots: LimitFunction): Promise<JobInfo> {
   let job = await pfs.inspectJob(id)
   if (job.state !== 'queued' && job.state !== 'running') return job
   const fail = async (reason: string): Promise<JobInfo> => {
@@ -128,7 +158,7 @@ async function runJob (pfs: Pfs, id: string, opts: RunOptions): Promise<JobInfo>
     output: out.id, reason: `running ${plan.datums.length} of ${total} datums (${plan.why})`
   })
   const logs = new LogSink(pfs, id, message => opts.onEvent?.({ kind: 'warning', job: id, message }))
-  const run = new JobRun(pfs, spec, pipeline, job, plan, out, logs, opts)
+  const run = new JobRun(pfs, spec, pipeline, job, plan, out, logs, opts, slots)
   try {
     return await run.run(started, thisRun)
   } finally {
@@ -158,7 +188,7 @@ class JobRun {
   constructor (
     private readonly pfs: Pfs, private readonly spec: PipelineSpec, private readonly pipeline: PipelineInfo,
     private job: JobInfo, private readonly plan: JobPlan, private readonly out: OutputSession,
-    private readonly logs: LogSink, private readonly opts: RunOptions
+    private readonly logs: LogSink, private readonly opts: RunOptions, private readonly slots: LimitFunction
   ) {}
 
   async run (started: number, thisRun: number): Promise<JobInfo> {
@@ -222,8 +252,8 @@ class JobRun {
   /** `runStart`: when this run of the job began (job_timeout does not count time it sat stopped). */
   private async runAll (toRun: number[], runStart: number): Promise<boolean> {
     const { opts, spec, job, plan } = this
-    const at = opts.parallelism ?? (spec.parallelism_spec?.constant || os.availableParallelism())
-    const limit = pLimit(Math.max(1, at))
+    // The spec's own cap, if any; the runner's slots bound every job together.
+    const limit = pLimit(Math.max(1, spec.parallelism_spec?.constant || Infinity))
     // job_timeout stops every datum of the job; a stop from outside leaves the job queued.
     const abort = new AbortController()
     const onStop = (): void => { abort.abort() }
@@ -250,10 +280,12 @@ class JobRun {
     try {
       // The first failure (a write refused because the job was killed, say) stops the others.
       const settled = await Promise.allSettled(toRun.map(i => limit(async () => {
-        if (abort.signal.aborted) return
-        this.firstStart ??= Date.now()
         try {
-          const rec = await runDatum(ctx, plan.datums[i]!, plan.keys[i]!)
+          const rec = await this.slots(async () => {
+            if (abort.signal.aborted) return undefined
+            this.firstStart ??= Date.now()
+            return await runDatum(ctx, plan.datums[i]!, plan.keys[i]!)
+          })
           if (rec === undefined) return // stopped
           this.keep(rec)
           records.push(rec)

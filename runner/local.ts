@@ -21,6 +21,9 @@ export interface LocalOptions {
   bwrap?: string
 }
 
+/** How long output may go on after the sandbox exited before its pipes are cut. */
+const DRAIN_MS = 2000
+
 /** Host folders the sandbox sees read-only, and the links a Debian root has. */
 const SYSTEM = ['--ro-bind', '/usr', '/usr', '--ro-bind', '/etc', '/etc',
   '--symlink', 'usr/bin', '/bin', '--symlink', 'usr/sbin', '/sbin',
@@ -66,22 +69,45 @@ export class LocalBackend implements Backend {
     const [file, argv] = cg.cgroup === undefined
       ? [bwrap, this.args(d)]
       : ['/bin/sh', ['-c', join, 'sh', bwrap, ...this.args(d)]]
+    // A process group of its own: a kill reaches bwrap's inner process too, which a kill of
+    // bwrap alone can miss (killed between its fork and the inner one's death-signal setup,
+    // the inner bwrap lives on, holding the datum's output pipes open).
     const child = spawn(file, argv, {
       stdio: ['pipe', 'pipe', 'pipe'],
+      detached: true,
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', PFS_CGROUP_PROCS: cg.cgroup?.procs.join(' ') ?? '' }
     })
     let timedOut = false
     let stopped = false
-    const kill = (): void => { child.kill('SIGKILL') }
+    const kill = (): void => {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL')
+      } catch {
+        child.kill('SIGKILL')
+      }
+    }
     const timer = d.timeoutMs !== undefined ? setTimeout(() => { timedOut = true; kill() }, d.timeoutMs) : undefined
     const onAbort = (): void => { stopped = true; kill() }
     signal?.addEventListener('abort', onAbort)
     if (signal?.aborted === true) onAbort()
+    const readers: Array<{ close: () => void }> = []
     const lines = (stream: 'stdout' | 'stderr', from: NodeJS.ReadableStream): Promise<void> => new Promise(resolve => {
       const rl = createInterface({ input: from, crlfDelay: Infinity })
+      readers.push(rl)
       rl.on('line', l => { d.onLog(stream, l) })
       rl.on('close', resolve)
     })
+    // Output ends when the sandbox exits; should anything still hold the pipes after that
+    // (a process that escaped the kill), they are cut a moment later rather than waited on.
+    const cut = (): void => {
+      const t = setTimeout(() => {
+        kill()
+        for (const rl of readers) rl.close()
+        child.stdout.destroy()
+        child.stderr.destroy()
+      }, DRAIN_MS)
+      t.unref()
+    }
     child.stdin.on('error', () => {}) // a command that does not read its stdin may exit first
     child.stdin.end(d.stdin)
     let error: string | undefined
@@ -94,7 +120,7 @@ export class LocalBackend implements Backend {
             : e.message
           resolve([null, null])
         })
-        child.on('exit', (c, s) => resolve([c, s]))
+        child.on('exit', (c, s) => { cut(); resolve([c, s]) })
       }),
       lines('stdout', child.stdout),
       lines('stderr', child.stderr)

@@ -162,14 +162,15 @@ t.test('no daemon: while a put runs its jobs, other commands get in and can foll
   cli.files({
     'a.txt': 'a',
     'slow.yaml': 'pipeline: {name: slow}\ninput: {pfs: {repo: words, glob: "/*"}}\n' +
-      "transform: {cmd: [sh, -c, 'echo started $(basename $words); sleep 2; echo finished; cp $words /pfs/out/']}\n"
+      "transform: {cmd: [sh, -c, 'echo started $(basename $words); sleep 6; echo finished; cp $words /pfs/out/']}\n"
   })
   t.equal((await cli.run(['repo', 'create', 'words'])).code, 0)
   t.equal((await cli.run(['pipeline', 'create', '-f', 'slow.yaml'])).code, 0)
   const put = spawnPfs(['--store', cli.store, 'put', 'words@master:a.txt', 'a.txt'], { cwd: cli.local })
   const putDone = new Promise<number | null>(resolve => put.on('close', resolve))
   let job: { id: string, state: string } | undefined
-  for (let i = 0; i < 300 && job?.state !== 'running'; i++) {
+  const end = Date.now() + 60_000
+  while (Date.now() < end && (job === undefined || job.state === 'queued')) {
     await new Promise(resolve => setTimeout(resolve, 100))
     const r = await cli.run(['job', 'list', '-p', 'slow', '--json'])
     if (r.code === 0) job = (JSON.parse(r.stdout) as Array<{ id: string, state: string }>)[0]

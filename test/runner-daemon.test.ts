@@ -81,13 +81,20 @@ transform:
   t.match(bad.stderr, /datum 'ffffffff' not found/)
 
   // A job left queued by a pipeline stopped meanwhile: pfs wait says so instead of waiting for ever.
-  const lazy = 'pipeline: {name: lazy}\ninput: {pfs: {repo: words, glob: "/"}}\ntransform: {cmd: [sleep, "2"]}\n'
+  // Its first job runs long, so the job of the next commit is still queued behind it when it
+  // stops; meanwhile upper's job for that commit runs beside it (pipelines do not wait on each other).
+  const lazy = 'pipeline: {name: lazy}\ninput: {pfs: {repo: words, glob: "/"}}\ntransform: {cmd: [sleep, "60"]}\n'
   t.equal((await m.pfs(['pipeline', 'create', '-f', '-'], { input: lazy })).code, 0)
+  const first = await until('lazy\'s first job to start', async () => {
+    const [j] = await pfsJson<JobInfo[]>(m, ['job', 'list', '-p', 'lazy'])
+    return j?.state === 'running' ? j : undefined
+  })
   await words(t, m, { 'd.txt': 'delta' })
   t.equal((await m.pfs(['pipeline', 'stop', 'lazy'])).code, 0)
   const stuck = await m.pfs(['wait', 'words@master'])
-  t.equal(stuck.code, 1)
+  t.equal(stuck.code, 1, stuck.stderr)
   t.match(stuck.stderr, /job [0-9a-f]{12} of pipeline lazy cannot run now \(queued: pipeline lazy is stopped; `pfs pipeline start lazy` runs it\)/)
+  t.equal((await m.pfs(['job', 'stop', first.id])).code, 0)
 })
 
 t.test('pfs job stop kills a running job in the mount: its processes are gone', async t => {

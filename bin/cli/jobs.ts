@@ -2,6 +2,18 @@
 import type { JobInfo, Pfs } from '../../store/index.js'
 import { PfsError, invalidArgument, notFound } from '../../store/index.js'
 
+/** Every job, newest first (paged from the store). */
+export async function allJobs (pfs: Pfs): Promise<JobInfo[]> {
+  const jobs: JobInfo[] = []
+  let after: string | undefined
+  do {
+    const page = await pfs.listJobs({ after, limit: 10_000 })
+    jobs.push(...page.entries)
+    after = page.next
+  } while (after !== undefined)
+  return jobs
+}
+
 export async function resolveJob (pfs: Pfs, id: string): Promise<JobInfo> {
   if (/^[0-9a-f]{32}$/.test(id)) return await pfs.inspectJob(id)
   if (!/^[0-9a-f]{4,31}$/.test(id)) {

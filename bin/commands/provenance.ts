@@ -10,6 +10,7 @@ import { withPfs } from '../cli/session.js'
 import { parseAddress } from '../cli/address.js'
 import { revOrDefault } from '../cli/default-rev.js'
 import { json, line, shortId } from '../cli/output.js'
+import { allJobs } from '../cli/jobs.js'
 
 interface Node {
   repo: string
@@ -67,14 +68,7 @@ const graph = (command: 'provenance' | 'subvenance', describe: string) => define
     const tree = await withPfs(argv, async pfs => {
       const c = await pfs.inspectCommit(a.repo, await revOrDefault(pfs, a, command))
       if (command === 'provenance') return await upstream(pfs, c, new Set())
-      const jobs: JobInfo[] = []
-      let after: string | undefined
-      do {
-        const page = await pfs.listJobs({ after, limit: 10_000 })
-        jobs.push(...page.entries)
-        after = page.next
-      } while (after !== undefined)
-      return await downstream(pfs, c, jobs.reverse(), new Set())
+      return await downstream(pfs, c, (await allJobs(pfs)).reverse(), new Set())
     })
     if (argv.json) return await json(tree)
     await printTree(tree)

@@ -9,6 +9,7 @@ import { withPfs } from '../cli/session.js'
 import { parseAddress } from '../cli/address.js'
 import { revOrDefault } from '../cli/default-rev.js'
 import { jobsWaiting, runJobsHere } from '../cli/jobs-here.js'
+import { allJobs } from '../cli/jobs.js'
 import { json, line, shortId } from '../cli/output.js'
 
 const FINISHED: ReadonlySet<string> = new Set(['success', 'failure', 'killed'])
@@ -85,13 +86,7 @@ async function downstream (pfs: Pfs, commit: CommitInfo): Promise<JobInfo[]> {
   const set = commit.provenance.job !== undefined
     ? (await pfs.inspectJob(commit.provenance.job)).commitSet
     : commit.id
-  const all: JobInfo[] = []
-  let after: string | undefined
-  do {
-    const page = await pfs.listJobs({ after, limit: 10_000 })
-    all.push(...page.entries)
-    after = page.next
-  } while (after !== undefined)
+  const all = await allJobs(pfs)
   const sets = new Set([set])
   for (const j of all) if (j.inputs.some(i => i.commit === commit.id)) sets.add(j.commitSet)
   return all.filter(j => sets.has(j.commitSet))
