@@ -7,6 +7,9 @@
  *   /<repo>/.provenance/<rev>/<input>   links to the input commits of a commit (provenance.ts)
  *   /<repo>/<rev>/...         a branch (writable) or any rev the CLI accepts (read-only)
  */
+import Fuse from 'fuse-native'
+import { Errno } from './errno.js'
+
 export type MountPath =
   | { kind: 'root' }
   | { kind: 'repo', repo: string }
@@ -26,8 +29,15 @@ export interface ViewPath { kind: 'view', repo: string, rev: string, path: strin
 export const COMMITS = '.commits'
 export const PROVENANCE = '.provenance'
 
+/** The longest name a folder holds, in bytes (as on a disk: `NAME_MAX`). */
+const NAME_MAX = 255
+
 export function parseMountPath (p: string): MountPath {
   const parts = p.split('/').filter(x => x !== '')
+  // A byte count only where it can matter: no name of 85 characters or fewer is too long.
+  if (parts.some(x => x.length > NAME_MAX / 3 && Buffer.byteLength(x) > NAME_MAX)) {
+    throw new Errno(Fuse.ENAMETOOLONG)
+  }
   if (parts.length === 0) return { kind: 'root' }
   const repo = parts[0]
   if (parts.length === 1) return { kind: 'repo', repo }

@@ -67,3 +67,7 @@ step unlink-open     ops unlinkopen doomed
 step replace-open    ops replaceopen victim usurper
 step read-back       ops seekread big.bin 7 30
 step listing         ls -AR
+step name-255        sh -c 'n=$(printf "%0255d" 0); touch "$n" && ls | grep -c "^$n$" && rm "$n"'
+step name-256        sh -c 'touch "$(printf "%0256d" 0)"'
+step mkdir-256       sh -c 'mkdir "$(printf "%0256d" 0)"'
+step name-256-utf8   sh -c 'touch "$(printf "é%.0s" $(seq 128))"'
