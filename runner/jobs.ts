@@ -252,8 +252,10 @@ class JobRun {
   /** `runStart`: when this run of the job began (job_timeout does not count time it sat stopped). */
   private async runAll (toRun: number[], runStart: number): Promise<boolean> {
     const { opts, spec, job, plan } = this
-    // The spec's own cap, if any; the runner's slots bound every job together.
-    const limit = pLimit(Math.max(1, spec.parallelism_spec?.constant || Infinity))
+    // The spec's own cap, if any, and never more than the runner's slots: with at most that
+    // many of its datums waiting for a slot, each job gets slots in turn, not after the
+    // whole of a big job that came first.
+    const limit = pLimit(Math.max(1, Math.min(spec.parallelism_spec?.constant || Infinity, this.slots.concurrency)))
     // job_timeout stops every datum of the job; a stop from outside leaves the job queued.
     const abort = new AbortController()
     const onStop = (): void => { abort.abort() }
@@ -271,7 +273,7 @@ class JobRun {
     }, KILL_POLL_MS)
     const total = plan.unchanged + plan.datums.length
     let done = total - toRun.length
-    const records = new RecordSink(this.pfs, job.id)
+    const records = new RecordSink(this.pfs, job.id, () => { abort.abort() })
     const scratch = await fsp.mkdtemp(path.join(os.tmpdir(), `pfs-job-${job.id.slice(0, 12)}-`))
     const ctx = {
       spec, job, backend: opts.backend, out: this.out, logs: this.logs, scratch, signal: abort.signal,

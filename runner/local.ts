@@ -99,8 +99,9 @@ export class LocalBackend implements Backend {
     })
     // Output ends when the sandbox exits; should anything still hold the pipes after that
     // (a process that escaped the kill), they are cut a moment later rather than waited on.
+    let cutTimer: NodeJS.Timeout | undefined
     const cut = (): void => {
-      const t = setTimeout(() => {
+      const t = cutTimer = setTimeout(() => {
         kill()
         for (const rl of readers) rl.close()
         child.stdout.destroy()
@@ -125,6 +126,7 @@ export class LocalBackend implements Backend {
       lines('stdout', child.stdout),
       lines('stderr', child.stderr)
     ]).finally(() => {
+      clearTimeout(cutTimer)
       clearTimeout(timer)
       signal?.removeEventListener('abort', onAbort)
     })

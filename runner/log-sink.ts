@@ -21,13 +21,14 @@ export class LogSink {
     private readonly pfs: Pfs, private readonly job: string, private readonly onError: (message: string) => void
   ) {}
 
-  /** Keeps a line; `key` names the attempt whose size is capped. */
+  /** Keeps a line; a datum attempt's output is capped, the runner's lines are not. */
   push (e: LogEntry): void {
+    if (e.stream === 'pfs') { this.add(e); return } // the runner's own lines are always kept
     const key = `${e.datum}/${e.attempt}`
     const used = this.bytes.get(key) ?? 0
     if (used > MAX_BYTES) return
     const size = Buffer.byteLength(e.line) + 1
-    if (e.stream !== 'pfs' && used + size > MAX_BYTES) {
+    if (used + size > MAX_BYTES) {
       this.bytes.set(key, MAX_BYTES + 1)
       this.add({ ...e, stream: 'pfs', line: `output past ${MAX_BYTES / 2 ** 20} MiB of this attempt is not kept` })
       return

@@ -14,7 +14,8 @@ export class RecordSink {
   private writing: Promise<void> | undefined
   private error: unknown
 
-  constructor (private readonly pfs: Pfs, private readonly job: string) {}
+  /** `onError`: told of the first failed write (the job should stop: its records are not kept). */
+  constructor (private readonly pfs: Pfs, private readonly job: string, private readonly onError: () => void) {}
 
   push (rec: DatumRecord): void {
     this.pending.push(rec)
@@ -35,6 +36,7 @@ export class RecordSink {
         await this.pfs.putDatums(this.job, batch)
       }
     } catch (e) {
+      if (this.error === undefined) this.onError()
       this.error ??= e
     } finally {
       this.writing = undefined

@@ -203,6 +203,30 @@ for (const kind of ['embedded', 'remote'] as StoreKind[]) {
       { update: true }), 'INVALID_ARGUMENT', /cannot read score/)
   })
 
+  t.test(`${kind}: a job waits for another set's unfinished output, and reads the branch as it is if that fails`, async t => {
+    const pfs = await tmpStore(t, kind)
+    await pfs.createRepo('x')
+    await pfs.createRepo('y')
+    await pfs.createPipeline(def('a', ['x']))
+    await pfs.createPipeline(def('b', ['a', 'y']))
+    for (const j of (await pfs.listJobs()).entries) await pfs.updateJob(j.id, { state: 'killed' })
+    const x1 = await commitTo(pfs, 'x', 'f', '1')
+    const [ja, jb] = ['a', 'b'].map(p => (async () => (await pfs.listJobs({ commitSet: x1, pipeline: p })).entries[0]!)())
+    const [a1, b1] = [await ja, await jb]
+    const y1 = await commitTo(pfs, 'y', 'g', '1')
+    const b2 = (await pfs.listJobs({ commitSet: y1, pipeline: 'b' })).entries[0]!
+    t.same(b2.waitsFor, [a1.id], 'b\'s job for y waits for a\'s newer output, of another commit set')
+    t.match(b2.reason, new RegExp(`waiting for the output of a \\(job ${a1.id.slice(0, 12)}\\)`))
+    await pfs.updateJob(a1.id, { state: 'running' })
+    await pfs.updateJob(a1.id, { state: 'failure', reason: 'a datum failed' })
+    t.equal((await pfs.inspectJob(b1.id)).state, 'failure', 'b\'s job of the same set fails with it')
+    const after = await pfs.inspectJob(b2.id)
+    t.equal(after.state, 'queued', 'b\'s job for y does not: it reads a as it is')
+    t.same(after.waitsFor, [])
+    t.equal(after.inputs.find(i => i.repo === 'a')!.commit, null, 'a has no output yet')
+    t.equal(after.inputs.find(i => i.repo === 'y')!.commit, y1)
+  })
+
   t.test(`${kind}: deleting a pipeline`, async t => {
     const pfs = await tmpStore(t, kind)
     await pfs.createRepo('images')

@@ -55,20 +55,39 @@ export default defineCommand({
 })
 
 /**
- * Whether every job that has not finished is of a stopped pipeline (so nothing will finish
- * it until the pipeline is started); those jobs' reasons say so.
+ * Whether every job that has not finished is held by a stopped pipeline: its own, or that
+ * of a job it waits for (an upstream job, or an older job of its pipeline, which runs
+ * first), so nothing will finish it until that pipeline is started; those jobs' reasons
+ * say which.
  */
 async function stalled (pfs: Pfs, jobs: JobInfo[]): Promise<boolean> {
-  const stuck = new Map<string, string>() // job id -> the stopped pipeline it waits on
-  for (const j of jobs) {
-    if (FINISHED.has(j.state)) continue
-    if ((await pfs.inspectPipeline(j.pipeline)).state !== 'running') stuck.set(j.id, j.pipeline)
+  const known = new Map(jobs.map(j => [j.id, j]))
+  const before = new Map<string, string[]>() // job -> the jobs that must end before it
+  const todo = jobs.filter(j => !FINISHED.has(j.state))
+  while (todo.length > 0 && known.size < 1000) {
+    const j = todo.shift()!
+    const queued = (await pfs.listJobs({ pipeline: j.pipeline, waiting: true })).entries
+    const older = queued.filter(o => o.created < j.created)
+    const deps = [...(j.waitsFor ?? []), ...older.map(o => o.id)]
+    before.set(j.id, deps)
+    for (const o of older) if (!known.has(o.id)) { known.set(o.id, o); todo.push(o) }
+    for (const w of j.waitsFor ?? []) {
+      if (known.has(w)) continue
+      const u = await pfs.inspectJob(w).catch(() => undefined)
+      if (u !== undefined && !FINISHED.has(u.state)) { known.set(w, u); todo.push(u) }
+    }
   }
-  // A job waiting for a stuck job is stuck too.
+  const stuck = new Map<string, string>() // job id -> the stopped pipeline that holds it
+  const running = new Map<string, boolean>()
+  for (const j of known.values()) {
+    if (FINISHED.has(j.state)) continue
+    if (!running.has(j.pipeline)) running.set(j.pipeline, (await pfs.inspectPipeline(j.pipeline)).state === 'running')
+    if (running.get(j.pipeline) !== true) stuck.set(j.id, j.pipeline)
+  }
   for (let grew = true; grew;) {
     grew = false
-    for (const j of jobs) {
-      const up = (j.waitsFor ?? []).find(w => stuck.has(w))
+    for (const j of known.values()) {
+      const up = (before.get(j.id) ?? []).find(w => stuck.has(w))
       if (FINISHED.has(j.state) || stuck.has(j.id) || up === undefined) continue
       stuck.set(j.id, stuck.get(up)!)
       grew = true

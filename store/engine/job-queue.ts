@@ -93,19 +93,25 @@ export class JobQueue {
       const id = ids.get(`${p.name}@${p.outputBranch}`)!
       const inputs: M.JobInfo['inputs'] = []
       const waitsFor: string[] = []
+      const waits: string[] = []
       for (const i of p.inputs) {
         if (opts.moved !== undefined && opts.moved.repo === i.repo && opts.moved.branch === i.branch) {
           inputs.push({ ...i, commit: opts.moved.head })
           continue
         }
-        // The output of a pipeline of this set, or of one whose newest job has not finished:
-        // the job waits for that job's commit rather than read what it will replace.
-        const from = ids.get(`${i.repo}@${i.branch}`) ?? await this.unfinished(i.repo, i.branch)
+        // The output of a pipeline of this set: the job waits for that job's commit (and
+        // fails if it fails). The output of a running pipeline whose newest job has not
+        // finished: it waits for that commit too rather than read what it will replace,
+        // but should that job fail, it reads the branch as it is ("soft").
+        const hard = ids.get(`${i.repo}@${i.branch}`)
+        const soft = hard === undefined ? await this.unfinished(i.repo, i.branch) : undefined
+        const from = hard ?? soft
         const br = await this.db.get(k('br', i.repo, i.branch)) as { head: string | null } | undefined
         if (from !== undefined) {
           waitsFor.push(from)
+          waits.push(hard !== undefined ? `${i.repo} in the same commit set` : `${i.repo} (job ${from.slice(0, 12)})`)
           inputs.push({ ...i, commit: br?.head ?? null, from })
-          ops.push({ type: 'put', key: k('jwt', from, id), value: '' })
+          ops.push({ type: 'put', key: k('jwt', from, id), value: hard !== undefined ? '' : 'soft' })
         } else {
           inputs.push({ ...i, commit: br?.head ?? null })
         }
@@ -116,7 +122,7 @@ export class JobQueue {
         version: p.version,
         commitSet: opts.commitSet ?? (trigger.kind === 'commit' ? trigger.commit : id),
         state: 'queued',
-        reason: waitsFor.length > 0 ? waitReason(list, ids, waitsFor) : await this.behind(p.name),
+        reason: waits.length > 0 ? `waiting for the output of ${waits.join(', ')}` : await this.behind(p.name),
         inputs,
         waitsFor,
         trigger,
@@ -138,12 +144,15 @@ export class JobQueue {
     return { ops, jobs }
   }
 
-  /** The newest job of the pipeline whose output is this branch, if it has not finished. */
-  private async unfinished (repo: string, branch: string): Promise<string | undefined> {
+  /**
+   * The newest job of the running pipeline whose output is this branch, if it has not
+   * finished (a stopped pipeline's queued job would hold a waiter until it is started).
+   */
+  async unfinished (repo: string, branch: string): Promise<string | undefined> {
     const owner = (await this.db.get(k('repo', repo)) as { pipeline?: string } | undefined)?.pipeline
     if (owner === undefined) return undefined
     const p = await this.pipeline(owner)
-    if (p === undefined || p.outputBranch !== branch) return undefined
+    if (p === undefined || p.outputBranch !== branch || p.state !== 'running') return undefined
     for await (const [key] of range(this.db, k('jq', owner), { reverse: true, limit: 1 })) {
       const j = await this.db.get(k('jb', lastPart(key))) as M.JobInfo | undefined
       if (j !== undefined && !TERMINAL.has(j.state)) return j.id
@@ -195,15 +204,26 @@ export class JobQueue {
     }
   }
 
-  /** A job that failed or was killed: every job waiting on it (and on those) fails, saying why. */
+  /**
+   * A job that failed or was killed: every job of its commit set waiting on it (and on
+   * those) fails, saying why; a job that only waited for its newer output ("soft") reads
+   * the branch as it is instead.
+   */
   async cascade (failed: M.JobInfo, now: number, ops: BatchOp[], seen = new Set<string>()): Promise<void> {
-    for await (const [key] of range(this.db, k('jwt', failed.id))) {
+    for await (const [key, wait] of range<string>(this.db, k('jwt', failed.id))) {
       ops.push({ type: 'del', key })
       const id = lastPart(key)
       if (seen.has(id)) continue
       seen.add(id)
       const j = await this.db.get(k('jb', id)) as M.JobInfo | undefined
       if (j === undefined || TERMINAL.has(j.state)) continue
+      if (wait === 'soft') {
+        j.waitsFor = j.waitsFor.filter(w => w !== failed.id)
+        for (const i of j.inputs) if (i.from === failed.id) delete i.from
+        if (j.waitsFor.length === 0) j.reason = 'waiting for the runner'
+        ops.push({ type: 'put', key: k('jb', id), value: j })
+        continue
+      }
       j.state = 'failure'
       const how = failed.state === 'killed' ? 'was killed' : 'failed'
       j.reason = `its input ${failed.pipeline} has no new output to read: upstream job ` +
@@ -215,7 +235,3 @@ export class JobQueue {
   }
 }
 
-function waitReason (list: QueuedPipeline[], ids: Map<string, string>, waitsFor: string[]): string {
-  const names = list.filter(p => waitsFor.includes(ids.get(`${p.name}@${p.outputBranch}`)!)).map(p => p.name)
-  return `waiting for the output of ${names.join(', ')} in the same commit set`
-}

@@ -142,6 +142,9 @@ export class Pipelines {
     let commitSet: string | undefined
     if (job !== undefined) {
       ops.push(...await this.queue.fill(job, rec, covered))
+      // A newer job of this pipeline will replace this output: what is below waits for that one.
+      const newest = await this.queue.unfinished(rec.repo, rec.branch)
+      if (newest !== undefined && newest !== job) return ops
       commitSet = (await this.db.get(k('jb', job)) as M.JobInfo | undefined)?.commitSet
     }
     const list = (await this.queue.downstream(rec.repo, rec.branch)).filter(p => !covered.has(p.name))
