@@ -16,6 +16,8 @@ const XATTRS = ['user.pfs.commit', 'user.pfs.repo', 'user.pfs.branch']
 /** On a commit's (or branch's) folder: where the commit came from, as JSON (`pfs inspect` shows it too). */
 const PROVENANCE = 'user.pfs.provenance'
 const W_OK = 2
+/** Folders with at most this many entries (one tree node) have their subfolders counted. */
+const COUNTED_FOLDER = 512
 
 export class AttrOps {
   readonly provenance: ProvenanceOps
@@ -38,12 +40,33 @@ export class AttrOps {
     const { v, spool: s } = await this.m.current(p)
     if (v.path === '') {
       const time = v.r.commit?.finished ?? v.r.commit?.started ?? now
-      return makeStat('dir', 0, v.branch === null ? 0o555 : 0o755, time, ids)
+      const st = makeStat('dir', 0, v.branch === null ? 0o555 : 0o755, time, ids)
+      st.nlink = await this.folderLinks(v.repo, v.r.root, '', undefined)
+      return st
     }
     if (s !== undefined) return makeStat('file', s.size, s.mode, s.mtime, ids)
     const info = await this.m.views.stat(v.repo, v.r.root, v.path)
     if (info === null) throw new Errno(Fuse.ENOENT)
-    return statOf(info, ids)
+    const st = statOf(info, ids)
+    if (info.kind === 'dir') st.nlink = await this.folderLinks(v.repo, v.r.root, v.path, info.count)
+    return st
+  }
+
+  /**
+   * A folder's link count as a disk gives it: 2 and one per subfolder. A folder too big to
+   * list for a stat says 1, which tools read as "not counted" (find then looks into every
+   * entry rather than trusting the count).
+   */
+  private async folderLinks (repo: string, root: string, path: string, count: number | undefined): Promise<number> {
+    if (count === 0) return 2
+    if (count !== undefined && count > COUNTED_FOLDER) return 1
+    const names = await this.m.views.list(repo, root, path)
+    if (names.length > COUNTED_FOLDER) return 1
+    let dirs = 0
+    for (const n of names) {
+      if ((await this.m.views.stat(repo, root, path === '' ? n : `${path}/${n}`))?.kind === 'dir') dirs++
+    }
+    return 2 + dirs
   }
 
   /**

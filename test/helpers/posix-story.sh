@@ -71,3 +71,4 @@ step name-255        sh -c 'n=$(printf "%0255d" 0); touch "$n" && ls | grep -c "
 step name-256        sh -c 'touch "$(printf "%0256d" 0)"'
 step mkdir-256       sh -c 'mkdir "$(printf "%0256d" 0)"'
 step name-256-utf8   sh -c 'touch "$(printf "é%.0s" $(seq 128))"'
+step dir-nlink       sh -c 'mkdir -p nl/a nl/b nl/c/d && echo f > nl/f && stat -c %h nl nl/a nl/c'
