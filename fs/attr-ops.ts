@@ -8,7 +8,8 @@ import { promisify } from 'node:util'
 import { parseMountPath, COMMITS, PROVENANCE as PROVENANCE_DIR } from './paths.js'
 import { ProvenanceOps } from './provenance.js'
 import { makeStat, statOf, type Stat } from './attrs.js'
-import type { MountState } from './state.js'
+import { spoolStat } from './spools.js'
+import type { AttrChange, MountState } from './state.js'
 import { Errno } from './errno.js'
 
 const statfs = promisify(statfsCb)
@@ -44,7 +45,7 @@ export class AttrOps {
       st.nlink = await this.folderLinks(v.repo, v.r.root, '', undefined)
       return st
     }
-    if (s !== undefined) return makeStat('file', s.size, s.mode, s.mtime, ids)
+    if (s !== undefined) return spoolStat(s, ids)
     const info = await this.m.views.stat(v.repo, v.r.root, v.path)
     if (info === null) throw new Errno(Fuse.ENOENT)
     const st = statOf(info, ids)
@@ -113,17 +114,26 @@ export class AttrOps {
     return ids
   }
 
-  async setattr (p: string, attrs: { mode?: number, mtime?: number }): Promise<void> {
+  /**
+   * chmod, chown, utimens. Who may is the kernel's to check (the mount has
+   * default_permissions): by the time a change gets here it is allowed.
+   */
+  async setattr (p: string, ch: AttrChange): Promise<void> {
     const v = await this.m.writable(p)
-    const mode = attrs.mode === undefined ? undefined : attrs.mode & 0o7777
+    const mode = ch.mode === undefined ? undefined : ch.mode & 0o7777
     const s = this.m.spools.get(v.repo, v.branch, v.path)
     if (s !== undefined) {
       if (mode !== undefined) s.mode = mode
-      if (attrs.mtime !== undefined) { s.mtime = attrs.mtime; s.timesSet = true }
-      s.dirty = true
-      if (await this.m.views.stat(v.repo, v.r.root, v.path) === null) return
+      if (ch.mtime !== undefined) { s.mtime = ch.mtime; s.mtimeNs = ch.mtimeNs; s.timesSet = true }
+      if (ch.atime !== undefined) { s.atime = ch.atime; s.atimeNs = ch.atimeNs }
+      if (ch.uid !== undefined) s.uid = ch.uid
+      if (ch.gid !== undefined) s.gid = ch.gid
+      s.ctime = Date.now()
+      // Not in the branch yet: its upload records the change. Otherwise the change goes in
+      // now, and a file opened but not written (`touch` opens it) is not uploaded again.
+      if (await this.m.views.stat(v.repo, v.r.root, v.path) === null) { s.dirty = true; return }
     }
-    await this.m.apply(v, [{ op: 'setattr', path: v.path, mode, mtime: attrs.mtime }])
+    await this.m.apply(v, [{ op: 'setattr', path: v.path, ...ch, mode }])
   }
 
   async getxattr (p: string, name: string): Promise<Buffer | null> {

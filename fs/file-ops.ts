@@ -6,6 +6,7 @@
 import Fuse from 'fuse-native'
 import type { OpenFile } from '../store/index.js'
 import type { Spool } from './spools.js'
+import type { Owner } from './attrs.js'
 import type { MountState } from './state.js'
 import { Errno } from './errno.js'
 
@@ -28,10 +29,13 @@ export class FileOps {
 
   constructor (private readonly m: MountState) {}
 
-  async create (p: string, mode: number): Promise<number> {
+  async create (p: string, mode: number, who?: Owner): Promise<number> {
     const v = await this.m.writable(p)
-    const s = await this.m.spools.open(v.repo, v.branch, v.path,
-      { baseRoot: v.r.root, size: 0, mode: mode & 0o7777, mtime: Date.now(), truncate: true, create: true })
+    const { setgid: _, ...meta } = await this.m.newOwner(v, who)
+    const s = await this.m.spools.open(
+      v.repo, v.branch, v.path,
+      { baseRoot: v.r.root, size: 0, mode: mode & 0o7777, mtime: Date.now(), truncate: true, create: true, meta }
+    )
     this.m.changed(v.repo, v.branch)
     return this.handle({ spool: s, write: true })
   }
@@ -50,8 +54,9 @@ export class FileOps {
     if (info.kind === 'dir') throw new Errno(Fuse.EISDIR)
     if (write) {
       const truncate = (flags & O_TRUNC) !== 0
-      const s = await this.m.spools.open(v.repo, v.branch as string, v.path,
-        { baseRoot: v.r.root, size: info.size, mode: info.mode, mtime: info.mtime, truncate, create: false })
+      const s = await this.m.spools.open(v.repo, v.branch as string, v.path, {
+        baseRoot: v.r.root, size: info.size, mode: info.mode, mtime: info.mtime, truncate, create: false, meta: info
+      })
       return this.handle({ spool: s, write: true })
     }
     const reader = await this.m.pfs.openFile(v.repo, `tree:${v.r.root}`, v.path)
@@ -114,8 +119,10 @@ export class FileOps {
     const info = await this.m.views.stat(v.repo, v.r.root, v.path)
     if (info === null) throw new Errno(Fuse.ENOENT)
     if (info.kind === 'dir') throw new Errno(Fuse.EISDIR)
-    const s = await this.m.spools.open(v.repo, v.branch, v.path,
-      { baseRoot: v.r.root, size: info.size, mode: info.mode, mtime: info.mtime, truncate: size === 0, create: false })
+    const s = await this.m.spools.open(v.repo, v.branch, v.path, {
+      baseRoot: v.r.root, size: info.size, mode: info.mode, mtime: info.mtime, truncate: size === 0, create: false,
+      meta: info
+    })
     try {
       await this.m.spools.truncate(s, size)
     } finally {

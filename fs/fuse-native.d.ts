@@ -19,6 +19,8 @@ declare module 'fuse-native' {
   class Fuse {
     constructor (mnt: string, ops: Record<string, (...args: never[]) => void>, opts?: FuseOptions)
     mnt: string
+    /** Who made the request being handled (set by the patched binding; fs/patch-fuse-native.mjs). */
+    caller?: { uid: number, gid: number, pid: number }
     mount (cb: (err: Error | null) => void): void
     unmount (cb: (err: Error | null) => void): void
     _fuseOptions (): string

@@ -1,9 +1,9 @@
 /**
  * Mounting: wires PfsFs to fuse-native (fuse-handlers.ts), clears a stale mount left by a
  * crash, and on a clean stop saves open files, commits the write sessions this mount
- * changed, and unmounts. Mounted for the current user only unless `allowOther`, and then
- * with `default_permissions`, so the kernel checks every other user against the files'
- * permission bits.
+ * changed, and unmounts. Mounted for the current user only unless `allowOther`; always
+ * with `default_permissions`, so the kernel checks every caller against the files' owners
+ * and permission bits.
  */
 import Fuse from 'fuse-native'
 import { promises as fsp } from 'node:fs'
@@ -101,9 +101,11 @@ export async function mountPfs (pfs: Pfs, dir: string, opts: MountOptions): Prom
   await checkMountPoint(dir)
   const fs = new PfsFs(pfs, opts)
   const allowOther = opts.allowOther === true
-  const fuse = new Fuse(dir, handlers(fs, opts.log), {
+  const fuse: Fuse = new Fuse(dir, handlers(fs, opts.log, () => fuse.caller), {
     allowOther,
-    defaultPermissions: allowOther,
+    // The kernel checks permission bits and owners (open, create, chmod, chown, utimens,
+    // the sticky bit) from what getattr says, for every user, exactly as for a disk.
+    defaultPermissions: true,
     fsname: 'pfs',
     subtype: 'pfs',
     maxRead: 1 << 20,
@@ -116,7 +118,9 @@ export async function mountPfs (pfs: Pfs, dir: string, opts: MountOptions): Prom
   })
   // FUSE 2 sends 4 KiB writes unless asked for big ones.
   const base = fuse._fuseOptions.bind(fuse)
-  fuse._fuseOptions = () => `${base()},big_writes`.replace(/^,/, '-o')
+  // noatime: reading never changes an atime (it would be a write into the branch); an
+  // atime set by touch -a or utimens is kept.
+  fuse._fuseOptions = () => `${base()},big_writes,noatime`.replace(/^,/, '-o')
   await new Promise<void>((resolve, reject) => fuse.mount(err => err ? reject(err) : resolve()))
   let stopping: Promise<string[]> | undefined
   return {

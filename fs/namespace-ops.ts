@@ -4,17 +4,21 @@
  */
 import Fuse from 'fuse-native'
 import { parseMountPath } from './paths.js'
-import { makeStat, type Stat } from './attrs.js'
+import { specialKind, type Owner, type Stat } from './attrs.js'
 import { HIDDEN } from './file-ops.js'
 import type { MountState } from './state.js'
-import type { Spool } from './spools.js'
+import { spoolStat, type Spool } from './spools.js'
 import type { AttrOps } from './attr-ops.js'
 import { Errno } from './errno.js'
+
+const S_IFMT = 0o170000
+const S_IFREG = 0o100000
+const S_ISGID = 0o2000
 
 export class NamespaceOps {
   constructor (private readonly m: MountState, private readonly attrs: AttrOps) {}
 
-  async mkdir (p: string, mode: number): Promise<void> {
+  async mkdir (p: string, mode: number, who?: Owner): Promise<void> {
     const mp = parseMountPath(p)
     if (mp.kind === 'repo') { await this.m.pfs.createRepo(mp.repo); await this.m.repos(true); return }
     if (mp.kind === 'commits' || (mp.kind === 'provenance' && mp.rev === undefined)) throw new Errno(Fuse.EEXIST)
@@ -25,7 +29,9 @@ export class NamespaceOps {
       return
     }
     const v = await this.m.writable(p)
-    await this.m.apply(v, [{ op: 'mkdir', path: v.path, mode: mode & 0o7777 }])
+    const { setgid, ...owner } = await this.m.newOwner(v, who)
+    // A folder made in a set-group-ID folder is set-group-ID too, as on a disk.
+    await this.m.apply(v, [{ op: 'mkdir', path: v.path, mode: (mode & 0o7777) | (setgid ? S_ISGID : 0), ...owner }])
   }
 
   async rmdir (p: string): Promise<void> {
@@ -79,7 +85,7 @@ export class NamespaceOps {
     const spool = this.m.spools.get(v.repo, v.branch, v.path)
     const st = await this.attrs.getattr(from)
     // An open spool keeps changing: its attributes are read when asked for.
-    const live = (s: Spool) => (): Stat => makeStat('file', s.size, s.mode, s.mtime, this.m.ids)
+    const live = (s: Spool) => (): Stat => spoolStat(s, this.m.ids)
     this.m.hidden.set(to, spool === undefined ? () => st : live(spool))
     try {
       await this.unlink(from)
@@ -89,9 +95,28 @@ export class NamespaceOps {
     }
   }
 
-  async symlink (target: string, p: string): Promise<void> {
+  async symlink (target: string, p: string, who?: Owner): Promise<void> {
     const v = await this.m.writable(p)
-    await this.m.apply(v, [{ op: 'symlink', path: v.path, target }])
+    const { setgid: _, ...owner } = await this.m.newOwner(v, who)
+    await this.m.apply(v, [{ op: 'symlink', path: v.path, target, ...owner }])
+  }
+
+  /**
+   * mkfifo, a unix socket's bind, mknod: a special file in the branch, committed like any
+   * entry (the kernel serves a fifo's or socket's traffic itself; pfs keeps the name).
+   */
+  async mknod (p: string, mode: number, rdev: number, who?: Owner): Promise<void> {
+    const kind = specialKind(mode)
+    // A regular file by mknod(2) (no type bits, or S_IFREG) is an empty file.
+    if (kind === undefined && (mode & S_IFMT) !== 0 && (mode & S_IFMT) !== S_IFREG) throw new Errno(Fuse.EINVAL)
+    const v = await this.m.writable(p)
+    if (await this.m.views.stat(v.repo, v.r.root, v.path) !== null ||
+      this.m.spools.get(v.repo, v.branch, v.path) !== undefined) throw new Errno(Fuse.EEXIST)
+    const { setgid: _, ...owner } = await this.m.newOwner(v, who)
+    const device = kind === 'chardev' || kind === 'blockdev'
+    await this.m.apply(v, [kind === undefined
+      ? { op: 'put', path: v.path, chunks: [], mode: mode & 0o7777, ...owner }
+      : { op: 'mknod', path: v.path, kind, mode: mode & 0o7777, rdev: device ? rdev : undefined, ...owner }])
   }
 
   async readlink (p: string): Promise<string> {

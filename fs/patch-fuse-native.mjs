@@ -55,6 +55,54 @@ patch('index.js', 'PFS_PATCHED_XATTR', [
     '        value.copy(valueBuf)\n']
 ])
 
+// 6. Owner, times and special files (issue 9):
+//    - the caller of every request (uid, gid, pid from fuse_get_context, read on the FUSE
+//      thread as the request arrives) is kept at the start of the request's buffer, and the
+//      JavaScript side sets `fuse.caller` from it just before calling the handler, so a
+//      handler can give a new file to the user who made it;
+//    - stat times carry nanoseconds: three more numbers after the 18 (the part of each
+//      time below the millisecond, in ns), added in C to the timespecs;
+//    - utimens passes each time's sub-millisecond nanoseconds too, after the callback:
+//      utimens(path, atimeMs, mtimeMs, cb, atimeNs, mtimeNs).
+patch('fuse-native.c', 'PFS_PATCHED_META', [
+  ['typedef struct {\n  napi_ref self;\n',
+    '/* PFS_PATCHED_META */\ntypedef struct {\n  uint32_t caller[4];\n  napi_ref self;\n'],
+  ['  size_t mtime;\n', '  size_t mtime;\n  uint32_t atime_ns;\n  uint32_t mtime_ns;\n'],
+  ['  l->op_fn = fuse_native_dispatch_##name;\\\n',
+    '  l->op_fn = fuse_native_dispatch_##name;\\\n' +
+    '  { struct fuse_context *pfs_fc = fuse_get_context(); l->caller[0] = pfs_fc->uid; l->caller[1] = pfs_fc->gid; l->caller[2] = pfs_fc->pid; }\\\n'],
+  ['  uint32s_to_timespec(&stat->st_ctim, &ints);\n#endif\n',
+    '  uint32s_to_timespec(&stat->st_ctim, &ints);\n' +
+    '  stat->st_atim.tv_nsec += ints[0] % 1000000;\n' +
+    '  stat->st_mtim.tv_nsec += ints[1] % 1000000;\n' +
+    '  stat->st_ctim.tv_nsec += ints[2] % 1000000;\n#endif\n'],
+  ['FUSE_METHOD_VOID(utimens, 5, 0, (const char *path, const struct timespec tv[2]), {\n  l->path = path;\n' +
+    '  l->atime = timespec_to_uint64(&tv[0]);\n  l->mtime = timespec_to_uint64(&tv[1]);\n}, {\n' +
+    '  napi_create_string_utf8(env, l->path, NAPI_AUTO_LENGTH, &(argv[2]));\n' +
+    '  FUSE_UINT64_TO_INTS_ARGV(l->atime, 3)\n  FUSE_UINT64_TO_INTS_ARGV(l->mtime, 5)\n',
+  'FUSE_METHOD_VOID(utimens, 7, 0, (const char *path, const struct timespec tv[2]), {\n  l->path = path;\n' +
+    '  l->atime = timespec_to_uint64(&tv[0]);\n  l->mtime = timespec_to_uint64(&tv[1]);\n' +
+    '  l->atime_ns = (tv[0].tv_nsec == UTIME_OMIT || tv[0].tv_nsec == UTIME_NOW) ? 0 : tv[0].tv_nsec % 1000000;\n' +
+    '  l->mtime_ns = (tv[1].tv_nsec == UTIME_OMIT || tv[1].tv_nsec == UTIME_NOW) ? 0 : tv[1].tv_nsec % 1000000;\n}, {\n' +
+    '  napi_create_string_utf8(env, l->path, NAPI_AUTO_LENGTH, &(argv[2]));\n' +
+    '  FUSE_UINT64_TO_INTS_ARGV(l->atime, 3)\n  FUSE_UINT64_TO_INTS_ARGV(l->mtime, 5)\n' +
+    '  napi_create_uint32(env, l->atime_ns, &(argv[7]));\n  napi_create_uint32(env, l->mtime_ns, &(argv[8]));\n']
+])
+patch('index.js', 'PFS_PATCHED_META', [
+  ['      return function (nativeHandler, opCode, ...args) {\n',
+    '      return function (nativeHandler, opCode, ...args) {\n' +
+    '        // PFS_PATCHED_META: who made this request (see fuse-native.c)\n' +
+    '        self.caller = { uid: nativeHandler.readUInt32LE(0), gid: nativeHandler.readUInt32LE(4), pid: nativeHandler.readUInt32LE(8) }\n'],
+  ['  _op_utimens (signal, path, atimeLow, atimeHigh, mtimeLow, mtimeHigh) {\n',
+    '  _op_utimens (signal, path, atimeLow, atimeHigh, mtimeLow, mtimeHigh, atimeNs, mtimeNs) {\n'],
+  ['    this.ops.utimens(path, atime, mtime, err => {\n      return signal(err)\n    })\n',
+    '    this.ops.utimens(path, atime, mtime, err => {\n      return signal(err)\n    }, atimeNs, mtimeNs)\n'],
+  ['  const ints = new Uint32Array(18)\n', '  const ints = new Uint32Array(21)\n'],
+  ['  setDoubleInt(ints, 16, toDateMS(stat && stat.ctime))\n',
+    '  setDoubleInt(ints, 16, toDateMS(stat && stat.ctime))\n' +
+    '  ints[18] = (stat && stat.atimeNs) || 0\n  ints[19] = (stat && stat.mtimeNs) || 0\n  ints[20] = (stat && stat.ctimeNs) || 0\n']
+])
+
 /** Applies each [from, to] to one file of fuse-native once (`marker` says it is done). */
 function patch (name, marker, edits) {
   const file = fileURLToPath(new URL(name, dir))

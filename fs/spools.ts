@@ -10,8 +10,9 @@ import { promises as fsp, createReadStream } from 'node:fs'
 import path from 'node:path'
 import { randomBytes } from 'node:crypto'
 import pLimit, { type LimitFunction } from 'p-limit'
-import type { Pfs } from '../store/index.js'
+import type { EntryMeta, FileInfo, Pfs } from '../store/index.js'
 import { StreamUpload } from './stream-upload.js'
+import { statOf, type Owner, type Stat } from './attrs.js'
 
 export interface Spool {
   repo: string
@@ -21,6 +22,15 @@ export interface Spool {
   size: number
   mode: number
   mtime: number
+  /** mtime's nanoseconds, when set by utimens. */
+  mtimeNs?: number
+  /** Owner to record (absent: the stored file's, or the mounting user's). */
+  uid?: number
+  gid?: number
+  atime?: number
+  atimeNs?: number
+  /** Last change of attributes (chmod, chown, utimens) while open, when after the mtime. */
+  ctime?: number
   /** Changed since the last upload. */
   dirty: boolean
   /** The spool holds the whole file (base content copied, or created/truncated). */
@@ -35,8 +45,9 @@ export interface Spool {
   lock: LimitFunction
   /** Appends streamed to the store as they come; null once anything else happened. */
   stream: StreamUpload | null | undefined
-  /** Mode the stream was started with (a chmod while open is applied after it). */
+  /** Mode and owner the stream was started with (a change while open is applied after it). */
   streamMode?: number
+  streamOwner?: string
   /** mtime was set (utimens) after the last write: the stream's put stamps its own time. */
   timesSet?: boolean
   /** Write-behind: spool writes queued in order; their first error is reported at flush. */
@@ -53,6 +64,25 @@ export interface OpenAs {
   mtime: number
   truncate: boolean
   create: boolean
+  /** The stored file's owner and times (or the creator, for a new file). */
+  meta?: Pick<FileInfo, 'uid' | 'gid' | 'atime' | 'atimeNs' | 'mtimeNs' | 'ctime'>
+}
+
+/** A spool's attributes as stat(2) shows them. */
+export function spoolStat (s: Spool, ids: Owner): Stat {
+  const ctime = s.ctime !== undefined && s.ctime > s.mtime ? s.ctime : undefined
+  return statOf({ ...s, kind: 'file', ctime }, ids)
+}
+
+/** The owner and times an upload of the spool records. */
+function putMeta (s: Spool): EntryMeta {
+  return {
+    uid: s.uid,
+    gid: s.gid,
+    atime: s.atime,
+    atimeNs: s.atime === undefined ? undefined : s.atimeNs,
+    mtimeNs: s.mtimeNs
+  }
 }
 
 /** Bytes of writes a spool may have queued before a writer waits for the disk. */
@@ -108,7 +138,9 @@ export class Spools {
     const s: Spool = {
       repo, branch, path: p, fh, size: fresh ? 0 : o.size, mode: o.mode, mtime: fresh ? Date.now() : o.mtime,
       dirty: fresh, loaded: fresh, refs: 1, detached: false, baseRoot: o.baseRoot, lock: pLimit(1),
-      stream: fresh ? undefined : null, tail: Promise.resolve(), inFlight: 0
+      stream: fresh ? undefined : null, tail: Promise.resolve(), inFlight: 0,
+      uid: o.meta?.uid, gid: o.meta?.gid, atime: o.meta?.atime, atimeNs: o.meta?.atimeNs,
+      mtimeNs: fresh ? undefined : o.meta?.mtimeNs, ctime: fresh ? undefined : o.meta?.ctime
     }
     this.byPath.set(Spools.key(repo, branch, p), s)
     return s
@@ -147,6 +179,7 @@ export class Spools {
       s.size = Math.max(s.size, pos + len)
       s.dirty = true
       s.mtime = Date.now()
+      s.mtimeNs = undefined
       s.timesSet = false
       return len
     })
@@ -177,8 +210,9 @@ export class Spools {
     if (s.stream === null) return
     if (pos !== s.size || s.detached) { this.stopStream(s); return }
     if (s.stream === undefined) {
-      s.stream = new StreamUpload(this.pfs, s.repo, s.branch, s.path, s.mode)
+      s.stream = new StreamUpload(this.pfs, s.repo, s.branch, s.path, { mode: s.mode, uid: s.uid, gid: s.gid })
       s.streamMode = s.mode
+      s.streamOwner = `${s.uid}:${s.gid}`
     }
     await s.stream.push(buf)
   }
@@ -198,6 +232,7 @@ export class Spools {
       s.size = size
       s.dirty = true
       s.mtime = Date.now()
+      s.mtimeNs = undefined
     })
   }
 
@@ -211,9 +246,10 @@ export class Spools {
         s.stream = null
         // If the streamed upload fails, the spool still has every byte: upload that.
         if (await stream.end().then(() => true, () => false)) {
-          if (s.mode !== s.streamMode || s.timesSet === true) {
+          const changed = s.mode !== s.streamMode || s.streamOwner !== `${s.uid}:${s.gid}` || s.atime !== undefined
+          if (changed || s.timesSet === true) {
             const mtime = s.timesSet === true ? s.mtime : undefined
-            const op = { op: 'setattr' as const, path: s.path, mode: s.mode, mtime }
+            const op = { op: 'setattr' as const, path: s.path, mode: s.mode, mtime, ...putMeta(s) }
             await this.pfs.apply(s.repo, s.branch, [op], { keepOpen: true })
           }
           s.dirty = false
@@ -227,7 +263,8 @@ export class Spools {
       const end = Math.max(0, s.size - 1)
       const stream = createReadStream('', { fd: s.fh.fd, start: 0, end, autoClose: false, highWaterMark: 1 << 20 })
       const data = s.size === 0 ? new Uint8Array(0) : stream
-      await this.pfs.putFile(s.repo, s.branch, s.path, data, { keepOpen: true, mode: s.mode, mtime: s.mtime })
+      const opts = { keepOpen: true, mode: s.mode, mtime: s.mtime, ...putMeta(s) }
+      await this.pfs.putFile(s.repo, s.branch, s.path, data, opts)
       s.dirty = false
       this.onUpload(s.repo, s.branch)
     })

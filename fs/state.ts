@@ -10,12 +10,25 @@ import { parseMountPath, type ViewPath } from './paths.js'
 import { Views } from './views.js'
 import { Spools, type Spool } from './spools.js'
 import { Sessions } from './sessions.js'
-import type { Stat } from './attrs.js'
+import type { Owner, Stat } from './attrs.js'
 import { Errno } from './errno.js'
 
 /** A rev resolved for a mount path: the tree to read, and the branch writes go to (if any). */
 export interface View { repo: string, r: Resolved, branch: string | null, path: string }
 export type WritableView = View & { branch: string }
+
+/** A change of attributes: chmod, chown, utimens (times in ms, their ns below the ms apart). */
+export interface AttrChange {
+  mode?: number
+  mtime?: number
+  mtimeNs?: number
+  atime?: number
+  atimeNs?: number
+  uid?: number
+  gid?: number
+}
+
+const S_ISGID = 0o2000
 
 export interface FsOptions {
   spoolDir: string
@@ -104,6 +117,26 @@ export class MountState {
   changed (repo: string, branch: string): void {
     this.views.invalidate(repo)
     this.sessions.changed(repo, branch)
+  }
+
+  /**
+   * The owner a new entry at `v` records: its creator (`who`, the FUSE caller), and the
+   * folder's group when the folder is set-group-ID, as on a disk. The mounting user is
+   * recorded as no owner (absent fields are the mounting user), so a laptop's own files
+   * stay its user's wherever the store is mounted.
+   */
+  async newOwner (v: WritableView, who: Owner | undefined): Promise<{ uid?: number, gid?: number, setgid: boolean }> {
+    const uid = who?.uid ?? this.ids.uid
+    let gid = who?.gid ?? this.ids.gid
+    const cut = v.path.lastIndexOf('/')
+    const parent = cut < 0 ? null : await this.views.stat(v.repo, v.r.root, v.path.slice(0, cut))
+    const setgid = parent !== null && (parent.mode & S_ISGID) !== 0
+    if (parent !== null && setgid) gid = parent.gid ?? this.ids.gid
+    return {
+      uid: uid === this.ids.uid ? undefined : uid,
+      gid: gid === this.ids.gid ? undefined : gid,
+      setgid
+    }
   }
 
   async apply (v: WritableView, ops: WriteOp[]): Promise<void> {

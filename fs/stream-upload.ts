@@ -5,7 +5,7 @@
  * spool. The queue applies backpressure: memory stays flat whatever the file size.
  * Any non-sequential change cancels the stream and the spool is uploaded instead.
  */
-import type { Pfs } from '../store/index.js'
+import type { Pfs, PutOptions } from '../store/index.js'
 
 const MAX_QUEUED = 16 << 20
 
@@ -18,8 +18,8 @@ export class StreamUpload {
   private space: Array<() => void> = []
   readonly done: Promise<void>
 
-  constructor (pfs: Pfs, repo: string, branch: string, path: string, mode: number) {
-    this.done = pfs.putFile(repo, branch, path, this.pieces(), { keepOpen: true, mode }).then(() => {})
+  constructor (pfs: Pfs, repo: string, branch: string, path: string, opts: PutOptions) {
+    this.done = pfs.putFile(repo, branch, path, this.pieces(), { ...opts, keepOpen: true }).then(() => {})
     // A failed upload stops reading: wake a writer waiting for room, and take no more
     // bytes (the spool has them all; the caller falls back to uploading it).
     this.done.catch(e => {

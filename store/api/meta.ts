@@ -15,7 +15,25 @@
 import type { ProgressOptions } from './progress.js'
 import type { DatumRecord, JobInfo, JobUpdate, LogEntry, LogLine, LogQuery, PipelineDef, PipelineInfo } from './jobs.js'
 
-export type EntryKind = 'file' | 'dir' | 'symlink'
+/**
+ * What a path holds. fifo, socket, chardev and blockdev are special files (made with
+ * mkfifo, a unix socket's bind, mknod): names with a mode, an owner and times, no content.
+ */
+export type EntryKind = 'file' | 'dir' | 'symlink' | 'fifo' | 'socket' | 'chardev' | 'blockdev'
+export type SpecialKind = 'fifo' | 'socket' | 'chardev' | 'blockdev'
+
+/**
+ * Owner and times beyond mode and mtime, as a write op may give them. Absent owner:
+ * the entry belongs to whoever mounts or reads it (the mounting user). Absent atime:
+ * the mtime. Nanoseconds are the part of a time below its millisecond (0..999999).
+ */
+export interface EntryMeta {
+  uid?: number
+  gid?: number
+  atime?: number
+  atimeNs?: number
+  mtimeNs?: number
+}
 
 /** A chunk of a file: its SHA-256 id (hex) and length in bytes. */
 export type ChunkRef = [id: string, size: number]
@@ -47,6 +65,18 @@ export interface FileInfo {
   count?: number
   /** The commit this was read from (open or finished). */
   commit: string | null
+  /** Owner; absent when the entry has none recorded (it belongs to the mounting user). */
+  uid?: number
+  gid?: number
+  /** Access time (ms), when one was set apart from the mtime. */
+  atime?: number
+  /** Status-change time (ms), when it is not the mtime: it only ever moves forward. */
+  ctime?: number
+  /** Nanoseconds of the mtime and atime below their millisecond. */
+  mtimeNs?: number
+  atimeNs?: number
+  /** Device number of a chardev or blockdev. */
+  rdev?: number
 }
 
 export interface RepoInfo {
@@ -141,15 +171,21 @@ export interface Page<T> {
   next?: string
 }
 
+/**
+ * Changes to a branch's tree. Every change stamps the entries it touches with a ctime of
+ * now; put keeps the owner and atime of the file it replaces unless it gives its own.
+ */
 export type WriteOp =
-  | { op: 'put', path: string, chunks: ChunkRef[], mode?: number, mtime?: number }
-  | { op: 'mkdir', path: string, mode?: number, mtime?: number, parents?: boolean }
-  | { op: 'symlink', path: string, target: string, mtime?: number }
+  | { op: 'put', path: string, chunks: ChunkRef[], mode?: number, mtime?: number } & EntryMeta
+  | { op: 'mkdir', path: string, mode?: number, mtime?: number, parents?: boolean } & EntryMeta
+  | { op: 'symlink', path: string, target: string, mtime?: number } & EntryMeta
+  /** A special file; `rdev` (the device number) for chardev and blockdev. */
+  | { op: 'mknod', path: string, kind: SpecialKind, mode?: number, rdev?: number, mtime?: number } & EntryMeta
   /** `force`: a path that is not there is no error (as `rm -f`). */
   | { op: 'delete', path: string, recursive?: boolean, force?: boolean }
   | { op: 'copy', from: { repo: string, rev: string, path: string }, path: string }
   | { op: 'rename', from: string, path: string }
-  | { op: 'setattr', path: string, mode?: number, mtime?: number }
+  | { op: 'setattr', path: string, mode?: number, mtime?: number } & EntryMeta
   /**
    * A stage's tree laid over the branch's: its folders merge with existing ones (which
    * keep their mode and time), its files and links replace what is at their path. The
@@ -173,7 +209,7 @@ export interface ModifyOptions extends JobWriter {
 }
 
 /** What a stage accepts: ops that only add (a folder put's batches). */
-export type StageOp = Extract<WriteOp, { op: 'put' | 'mkdir' | 'symlink' }>
+export type StageOp = Extract<WriteOp, { op: 'put' | 'mkdir' | 'symlink' | 'mknod' }>
 
 export interface StageOptions {
   /** The stage to add to; a new one when absent. */

@@ -11,10 +11,11 @@
  *   const data = await pfs.readAll('images', 'master~1', 'a/cat.png')
  */
 import type { Readable } from 'node:stream'
-import type { FileInfo, MetaApi, ModifyResult, WriteOp, StoreConfig } from './meta.js'
+import type { EntryMeta, FileInfo, MetaApi, ModifyResult, WriteOp, StoreConfig } from './meta.js'
 import type { ProgressOptions } from './progress.js'
 
-export interface PutOptions extends ProgressOptions {
+/** `uid`/`gid`/`atime`... (EntryMeta): the owner and times to record with the file. */
+export interface PutOptions extends ProgressOptions, EntryMeta {
   message?: string
   mode?: number
   mtime?: number

@@ -3,11 +3,16 @@
  * beside its destination and is renamed into place once whole, so an interrupted get
  * never leaves a half-written file under the real name. Times and modes follow the
  * store; folder times are set last, since writing into a folder changes its mtime.
+ * Run as root, owners follow the store too (as `tar x` and `cp -a` do for root); fifos
+ * and devices are made with mknod(1); sockets are skipped, as tar skips them (a socket
+ * only means something to the process that bound it).
  */
 import { createWriteStream, promises as fsp } from 'node:fs'
 import path from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { randomBytes } from 'node:crypto'
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
 import type { Readable } from 'node:stream'
 import type { FileInfo, MetaApi } from '../api/meta.js'
 import { normPath } from '../api/names.js'
@@ -81,21 +86,51 @@ async function fetchEntry (s: GetSource, repo: string, rev: string, info: FileIn
   if (info.kind === 'symlink') {
     await fsp.rm(to, { force: true })
     await fsp.symlink(info.target ?? '', to)
+    await chownAsStored(to, info)
+    await fsp.lutimes(to, new Date(info.atime ?? Date.now()), new Date(info.mtime))
     return
   }
   if (info.kind === 'dir') {
     await fsp.mkdir(to, { recursive: true })
+    await chownAsStored(to, info)
     await fsp.chmod(to, info.mode)
     return
   }
+  if (info.kind === 'socket') return
   const tmp = `${to}.pfs-tmp-${randomBytes(4).toString('hex')}`
   try {
-    await pipeline(await s.read(repo, rev, info.path), createWriteStream(tmp, { mode: info.mode }))
+    if (info.kind === 'file') {
+      await pipeline(await s.read(repo, rev, info.path), createWriteStream(tmp, { mode: info.mode }))
+    } else {
+      await makeNode(tmp, info)
+    }
+    await chownAsStored(tmp, info)
     await fsp.chmod(tmp, info.mode)
-    await fsp.utimes(tmp, new Date(), new Date(info.mtime))
+    await fsp.utimes(tmp, new Date(info.atime ?? Date.now()), new Date(info.mtime))
     await fsp.rename(tmp, to)
   } catch (e) {
     await fsp.rm(tmp, { force: true })
     throw e
   }
+}
+
+const run = promisify(execFile)
+
+/** A fifo or device node at `to`, by mknod(1) (Node has no mknod). */
+async function makeNode (to: string, info: FileInfo): Promise<void> {
+  const rdev = info.rdev ?? 0
+  // Linux's encoding of a device number (major and minor split across the bits).
+  const major = ((rdev >>> 8) & 0xfff) | Math.floor(rdev / 2 ** 32) & ~0xfff
+  const minor = (rdev & 0xff) | ((rdev >>> 12) & ~0xff)
+  const args = info.kind === 'fifo' ? [to, 'p'] : [to, info.kind === 'chardev' ? 'c' : 'b', `${major}`, `${minor}`]
+  await run('mknod', args).catch((e: Error & { stderr?: string }) => {
+    const why = (e.stderr ?? e.message).trim()
+    throw invalidArgument(`cannot make ${info.kind} '${printable(to)}': ${why}`, { path: to })
+  })
+}
+
+/** Gives `to` the stored owner when run as root (others cannot, and their files are theirs). */
+async function chownAsStored (to: string, info: FileInfo): Promise<void> {
+  if (process.getuid?.() !== 0 || (info.uid === undefined && info.gid === undefined)) return
+  await fsp.lchown(to, info.uid ?? -1, info.gid ?? -1)
 }

@@ -15,7 +15,7 @@ import type { ObjectStore } from '../objects/object-store.js'
 import { ChunkWriter } from './chunk-writer.js'
 import { ChunkReader } from './chunk-reader.js'
 import { FileReader } from './file-reader.js'
-import { putTree, once } from './put-tree.js'
+import { putTree, once, ownerOf } from './put-tree.js'
 import { getLocal } from './get-local.js'
 
 // The MetaApi methods are bound from META_METHODS in the constructor; this declaration
@@ -56,7 +56,10 @@ class PfsImpl implements Pfs {
       throw e
     }
     tick({ phase: 'put', done: 1, total: 1, bytes }, true)
-    const op: WriteOp = { op: 'put', path, chunks, mode: opts.mode, mtime: opts.mtime }
+    const op: WriteOp = {
+      op: 'put', path, chunks, mode: opts.mode, mtime: opts.mtime,
+      uid: opts.uid, gid: opts.gid, atime: opts.atime, atimeNs: opts.atimeNs, mtimeNs: opts.mtimeNs
+    }
     return await this.meta.modify(repo, branch, [op], {
       message: opts.message, objects, keepOpen: opts.keepOpen, job: opts.job
     })
@@ -72,7 +75,8 @@ class PfsImpl implements Pfs {
     })
     if (st.isFile()) {
       const src = createReadStream(localPath, { highWaterMark: 1 << 20 })
-      return await this.putFile(repo, branch, dest, src, { mode: st.mode & 0o7777, mtime: st.mtimeMs, ...opts })
+      const attrs = { mode: st.mode & 0o7777, mtime: st.mtimeMs, ...ownerOf(st) }
+      return await this.putFile(repo, branch, dest, src, { ...attrs, ...opts })
     }
     if (!st.isDirectory()) {
       throw invalidArgument(`local path '${localPath}' is not a file or folder`, { path: localPath })

@@ -9,7 +9,8 @@
 import { createReadStream, promises as fsp } from 'node:fs'
 import path from 'node:path'
 import pLimit from 'p-limit'
-import type { MetaApi, ModifyResult, StageOp, StoreConfig, WriteOp } from '../api/meta.js'
+import type { Stats } from 'node:fs'
+import type { EntryMeta, MetaApi, ModifyResult, SpecialKind, StageOp, StoreConfig, WriteOp } from '../api/meta.js'
 import type { PutOptions } from '../api/pfs.js'
 import { joinPath } from '../api/names.js'
 import { type Tick, throttle } from '../api/progress.js'
@@ -25,11 +26,29 @@ const SMALL_GROUP = 512
 
 interface LocalEntry {
   rel: string
-  kind: 'file' | 'dir' | 'link'
+  kind: 'file' | 'dir' | 'link' | SpecialKind
   size: number
   mode: number
   mtime: number
   target?: string
+  rdev?: number
+  /** Owner, kept when root puts (as `tar` and `cp -a` keep owners only for root). */
+  owner: EntryMeta
+}
+
+/** A local file's owner, to record when the caller is root; nothing otherwise. */
+export function ownerOf (st: Stats): EntryMeta {
+  return process.getuid?.() === 0 ? { uid: st.uid, gid: st.gid } : {}
+}
+
+/** The kind of a local special file, if pfs keeps that kind (devices: for root only). */
+function specialOf (st: Stats): SpecialKind | undefined {
+  if (st.isFIFO()) return 'fifo'
+  if (st.isSocket()) return 'socket'
+  if (process.getuid?.() !== 0) return undefined
+  if (st.isCharacterDevice()) return 'chardev'
+  if (st.isBlockDevice()) return 'blockdev'
+  return undefined
 }
 
 export interface TreeTarget { meta: MetaApi, objects: ObjectStore, config: StoreConfig }
@@ -81,9 +100,14 @@ class TreePut {
     const small = this.s.config.chunking.min
     for (const f of this.files) {
       const target = joinPath(this.dest, f.rel)
-      if (f.kind === 'dir') this.ops.push({ op: 'mkdir', path: target, mode: f.mode, mtime: f.mtime, parents: true })
-      else if (f.kind === 'link') this.ops.push({ op: 'symlink', path: target, target: f.target ?? '', mtime: f.mtime })
-      else if (f.size <= small) {
+      if (f.kind === 'dir') {
+        this.ops.push({ op: 'mkdir', path: target, mode: f.mode, mtime: f.mtime, parents: true, ...f.owner })
+      } else if (f.kind === 'link') {
+        this.ops.push({ op: 'symlink', path: target, target: f.target ?? '', mtime: f.mtime, ...f.owner })
+      } else if (f.kind !== 'file') {
+        const node = { op: 'mknod' as const, path: target, kind: f.kind, mode: f.mode, rdev: f.rdev, mtime: f.mtime }
+        this.ops.push({ ...node, ...f.owner })
+      } else if (f.size <= small) {
         this.small.push(f)
         if (this.small.length >= SMALL_GROUP) await this.sendSmall()
       } else {
@@ -94,6 +118,10 @@ class TreePut {
     await this.sendSmall()
     const objects = await this.writer.takeObjects()
     const ops: WriteOp[] = this.stageId === undefined ? this.ops : [{ op: 'merge', stage: this.stageId }, ...this.ops]
+    // Folder times last, deepest first: putting into a folder makes its mtime now.
+    for (const f of [...this.files].reverse()) {
+      if (f.kind === 'dir') ops.push({ op: 'setattr', path: joinPath(this.dest, f.rel), mtime: f.mtime })
+    }
     const result = await this.s.meta.modify(this.repo, this.branch, ops, {
       objects, message: this.opts.message, keepOpen: this.opts.keepOpen, job: this.opts.job
     })
@@ -117,7 +145,7 @@ class TreePut {
   private async putLarge (f: LocalEntry, target: string): Promise<void> {
     const src = createReadStream(path.join(this.local, f.rel), { highWaterMark: 1 << 20 })
     const chunks = await this.writer.writeStream(src, n => { this.bytes += n; this.progress() })
-    this.ops.push({ op: 'put', path: target, chunks, mode: f.mode, mtime: f.mtime })
+    this.ops.push({ op: 'put', path: target, chunks, mode: f.mode, mtime: f.mtime, ...f.owner })
     this.batchBytes += f.size
     this.done++
   }
@@ -132,7 +160,8 @@ class TreePut {
     const refs = await this.writer.writeSmall(datas.map(d => d.length <= min ? d : Buffer.alloc(0)))
     for (const [i, d] of datas.entries()) if (d.length > min) refs[i] = await this.writer.writeStream(once(d))
     group.forEach((f, i) => {
-      this.ops.push({ op: 'put', path: joinPath(this.dest, f.rel), chunks: refs[i], mode: f.mode, mtime: f.mtime })
+      const target = joinPath(this.dest, f.rel)
+      this.ops.push({ op: 'put', path: target, chunks: refs[i], mode: f.mode, mtime: f.mtime, ...f.owner })
       this.bytes += datas[i].length
       this.batchBytes += datas[i].length
       this.done++
@@ -158,7 +187,7 @@ async function scanLocal (root: string): Promise<LocalEntry[]> {
       const r = rel === '' ? name : `${rel}/${name}`
       const full = path.join(root, r)
       const st = await fsp.lstat(full)
-      const base = { rel: r, size: st.size, mode: st.mode & 0o7777, mtime: st.mtimeMs }
+      const base = { rel: r, size: st.size, mode: st.mode & 0o7777, mtime: st.mtimeMs, owner: ownerOf(st) }
       if (st.isDirectory()) {
         out.push({ ...base, kind: 'dir', size: 0 })
         await visit(r)
@@ -166,6 +195,10 @@ async function scanLocal (root: string): Promise<LocalEntry[]> {
         out.push({ ...base, kind: 'link', target: await fsp.readlink(full) })
       } else if (st.isFile()) {
         out.push({ ...base, kind: 'file' })
+      } else {
+        const kind = specialOf(st)
+        const device = kind === 'chardev' || kind === 'blockdev'
+        if (kind !== undefined) out.push({ ...base, kind, size: 0, rdev: device ? st.rdev : undefined })
       }
     }
   }

@@ -5,8 +5,12 @@
  * - mode: permission bits (at most 0o7777), optionally with the type bits of what the op
  *   sets, as a stat's `st_mode` has them (a regular file for `put`, a folder for `mkdir`,
  *   a file, folder or link for `setattr`); only the permission bits are kept.
- * - mtime: ms since the epoch, a finite number within what a JavaScript Date holds
- *   (±8.64e15, some 270,000 years either way); JSON would turn NaN or Infinity into null.
+ * - mtime, atime: ms since the epoch, a finite number within what a JavaScript Date holds
+ *   (±8.64e15, some 270,000 years either way); JSON would turn NaN or Infinity into null;
+ *   mtimeNs, atimeNs: whole nanoseconds below the millisecond (0 to 999999).
+ * - uid, gid: whole numbers from 0 below 2^32-1 (which chown(2) reserves for "unchanged").
+ * - mknod: a kind pfs knows (fifo, socket, chardev, blockdev), with the device number
+ *   (rdev, a whole number) of a device.
  * - symlink targets are non-empty strings without NUL; `from` of copy and rename is there.
  * Chunk references of a put are checked with the chunks themselves (writes.ts).
  */
@@ -15,10 +19,18 @@ import { invalidArgument, printable } from '../api/errors.js'
 const S_IFREG = 0o100000
 const S_IFDIR = 0o040000
 const S_IFLNK = 0o120000
+const S_IFIFO = 0o010000
+const S_IFSOCK = 0o140000
+const S_IFCHR = 0o020000
+const S_IFBLK = 0o060000
+const SPECIAL_TYPES: Readonly<Record<string, number>> = {
+  fifo: S_IFIFO, socket: S_IFSOCK, chardev: S_IFCHR, blockdev: S_IFBLK
+}
+const MAX_ID = 0xfffffffe
 const PERMISSIONS = 0o7777
 /** Type bits a mode may carry, per op. */
 const MODE_TYPES: Readonly<Record<string, readonly number[]>> = {
-  put: [S_IFREG], mkdir: [S_IFDIR], setattr: [S_IFREG, S_IFDIR, S_IFLNK]
+  put: [S_IFREG], mkdir: [S_IFDIR], setattr: [S_IFREG, S_IFDIR, S_IFLNK, S_IFIFO, S_IFSOCK, S_IFCHR, S_IFBLK]
 }
 /** The range of a JavaScript Date, in ms either side of the epoch. */
 const MAX_TIME = 8.64e15
@@ -35,8 +47,23 @@ function checkOp (op: unknown): void {
     throw invalidArgument(`an operation must be an object like {op: 'put', path, ...}, not ${show(op)}`)
   }
   const what = typeof o.path === 'string' ? `${o.op} '${printable(o.path)}'` : o.op
-  if (o.mode !== undefined) checkMode(what, o.mode, MODE_TYPES[o.op] ?? [])
-  if (o.mtime !== undefined) checkTime(what, o.mtime)
+  if (o.op === 'mknod') checkSpecial(what, o)
+  const types = o.op === 'mknod' ? [SPECIAL_TYPES[o.kind as string]] : MODE_TYPES[o.op] ?? []
+  if (o.mode !== undefined) checkMode(what, o.mode, types)
+  if (o.mtime !== undefined) checkTime(what, o.mtime, 'mtime')
+  if (o.atime !== undefined) checkTime(what, o.atime, 'atime')
+  for (const key of ['mtimeNs', 'atimeNs']) {
+    const ns = o[key]
+    if (ns !== undefined && !(Number.isSafeInteger(ns) && (ns as number) >= 0 && (ns as number) < 1e6)) {
+      throw invalidArgument(`${what}: ${key} ${show(ns)} is not nanoseconds below a millisecond (0 to 999999)`)
+    }
+  }
+  for (const key of ['uid', 'gid']) {
+    const id = o[key]
+    if (id !== undefined && !(Number.isSafeInteger(id) && (id as number) >= 0 && (id as number) <= MAX_ID)) {
+      throw invalidArgument(`${what}: ${key} ${show(id)} is not a user or group id (0 to ${MAX_ID})`)
+    }
+  }
   if (o.op === 'symlink' && (typeof o.target !== 'string' || o.target === '' || o.target.includes('\0'))) {
     throw invalidArgument(`${what}: the link target must be a non-empty string without NUL, not ${show(o.target)}`)
   }
@@ -61,9 +88,23 @@ function checkMode (what: string, mode: unknown, types: readonly number[]): void
   }
 }
 
-function checkTime (what: string, t: unknown): void {
+function checkTime (what: string, t: unknown, name: string): void {
   if (typeof t !== 'number' || !Number.isFinite(t) || Math.abs(t) > MAX_TIME) {
-    throw invalidArgument(`${what}: mtime ${show(t)} is not a time; give ms since the epoch`, { mtime: show(t) })
+    throw invalidArgument(`${what}: ${name} ${show(t)} is not a time; give ms since the epoch`, { [name]: show(t) })
+  }
+}
+
+function checkSpecial (what: string, o: Loose): void {
+  if (typeof o.kind !== 'string' || !(o.kind in SPECIAL_TYPES)) {
+    throw invalidArgument(`${what}: kind ${show(o.kind)} is not a special file pfs can store; ` +
+      `give one of ${Object.keys(SPECIAL_TYPES).join(', ')}`)
+  }
+  const device = o.kind === 'chardev' || o.kind === 'blockdev'
+  if (device ? !(Number.isSafeInteger(o.rdev) && (o.rdev as number) >= 0) : o.rdev !== undefined) {
+    const why = device
+      ? 'a device needs its device number (rdev) as a whole number'
+      : `a ${o.kind} has no device number`
+    throw invalidArgument(`${what}: ${why}, not ${show(o.rdev)}`)
   }
 }
 

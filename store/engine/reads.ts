@@ -3,7 +3,7 @@ import type * as M from '../api/meta.js'
 import { parseRev, COMMIT_PREFIX_RE, TREE_REV_RE } from '../api/revs.js'
 import { normPath } from '../api/names.js'
 import { PfsError, notFound, corrupt, invalidArgument } from '../api/errors.js'
-import { EMPTY_TREE } from '../format/codec.js'
+import { EMPTY_TREE, kindOf } from '../format/codec.js'
 import { entryAt, listDir, walkDir, diffTrees, info, clampLimit } from '../tree/walk.js'
 import { type CommitRec, type BranchRec, k, range, lastPart } from './index-db.js'
 import { repoRec, commitRec, publicCommit } from './records.js'
@@ -152,6 +152,10 @@ export class Reader {
     }
     if (e.k === 'l') {
       throw new PfsError('INVALID_ARGUMENT', `'${a.path}' is a symbolic link to '${e.l ?? ''}'`, { path: a.path })
+    }
+    if (e.k !== 'f') {
+      const what = `'${a.path}' is a ${kindOf(e.k)}, which has no content to read`
+      throw new PfsError('INVALID_ARGUMENT', what, { path: a.path })
     }
     const chunks = e.c ?? (await this.core.nodes.getManifest(e.h)).c
     const locs = await this.core.nodes.locateMany(chunks.map(c => c[0]))

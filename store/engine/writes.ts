@@ -7,8 +7,8 @@ import { randomBytes } from 'node:crypto'
 import type * as M from '../api/meta.js'
 import { checkRefName, normPath } from '../api/names.js'
 import { conflict, invalidArgument, isPfsError, notFound } from '../api/errors.js'
-import { type TreeEntry, INLINE_CHUNKS, chunksDigest, EMPTY_TREE } from '../format/codec.js'
-import { MutableTree } from '../tree/mutable-tree.js'
+import { type TreeEntry, INLINE_CHUNKS, chunksDigest, EMPTY_TREE, specialCode } from '../format/codec.js'
+import { MutableTree, stamp, type EntryAttrs } from '../tree/mutable-tree.js'
 import { entryAt, rootEntry } from '../tree/walk.js'
 import {
   type BranchRec, type CommitRec, type BatchOp, type ObjRec, type StageRec, k, getMany, writeBatch
@@ -24,7 +24,7 @@ import type { Pipelines } from './pipelines.js'
 
 const CHUNK_ID_RE = /^[0-9a-f]{64}$/
 const STAGE_ID_RE = /^[0-9a-f]{32}$/
-const STAGE_OPS: ReadonlySet<string> = new Set(['put', 'mkdir', 'symlink'])
+const STAGE_OPS: ReadonlySet<string> = new Set(['put', 'mkdir', 'symlink', 'mknod'])
 
 export class Writer {
   constructor (private readonly core: Core, private readonly reader: Reader, private readonly pipelines: Pipelines) {}
@@ -228,7 +228,8 @@ export class Writer {
     if (!Array.isArray(wops)) throw invalidArgument('stage() takes a list of operations')
     for (const op of wops) {
       if (!STAGE_OPS.has((op as { op?: unknown } | null)?.op as string)) {
-        throw invalidArgument(`a stage takes only put, mkdir and symlink, not ${JSON.stringify(op)?.slice(0, 60)}`)
+        const what = JSON.stringify(op)?.slice(0, 60)
+        throw invalidArgument(`a stage takes only put, mkdir, symlink and mknod, not ${what}`)
       }
     }
     checkOps(wops)
@@ -301,17 +302,27 @@ export class Writer {
     switch (op.op) {
       case 'put': {
         if (path === '') throw invalidArgument('put needs a file path, not the repository root')
-        await tree.put(path, this.fileEntry(op.chunks, op.mode ?? 0o644, op.mtime ?? now)); return
+        const e = this.fileEntry(op.chunks, op.mode ?? 0o644, op.mtime ?? now)
+        await tree.put(path, withMeta(e, op, now), { keepOwner: true }); return
       }
       case 'mkdir': {
-        await tree.mkdir(path, (op.mode ?? 0o755) & 0o7777, op.mtime ?? now, op.parents ?? false); return
+        const attrs = withMeta({ m: (op.mode ?? 0o755) & 0o7777, t: op.mtime ?? now }, op, now)
+        await tree.mkdir(path, attrs, op.parents ?? false); return
       }
       case 'symlink': {
         const link: TreeEntry = {
           n: '', k: 'l', s: Buffer.byteLength(op.target), m: 0o777, t: op.mtime ?? now,
           h: chunksDigest([]), l: op.target
         }
-        await tree.put(path, link); return
+        await tree.put(path, withMeta(link, op, now)); return
+      }
+      case 'mknod': {
+        if (path === '') throw invalidArgument('mknod needs a path, not the repository root')
+        const node: TreeEntry = {
+          n: '', k: specialCode(op.kind), s: 0, m: (op.mode ?? 0o644) & 0o7777, t: op.mtime ?? now, h: chunksDigest([])
+        }
+        if (op.rdev !== undefined) node.r = op.rdev
+        await tree.put(path, withMeta(node, op, now)); return
       }
       case 'delete': {
         try {
@@ -322,7 +333,7 @@ export class Writer {
         return
       }
       case 'rename': await tree.rename(normPath(op.from), path); return
-      case 'setattr': await tree.setattr(path, op.mode, op.mtime); return
+      case 'setattr': await tree.setattr(path, op); return
       case 'copy': {
         const src = await this.reader.resolve(op.from.repo, op.from.rev)
         const from = normPath(op.from.path)
@@ -344,4 +355,16 @@ export class Writer {
     if (chunks.length <= INLINE_CHUNKS) return { ...base, h: chunksDigest(chunks), c: chunks }
     return { ...base, h: this.core.nodes.putManifest({ t: 'manifest', s: size, c: chunks }) }
   }
+}
+
+/** An entry made by an op, with the owner and times the op gives, stamped with its ctime. */
+function withMeta<T extends EntryAttrs> (e: T, op: M.EntryMeta & { mtime?: number }, now: number): T {
+  if (op.mtimeNs !== undefined && op.mtimeNs !== 0 && op.mtime !== undefined) e.tn = op.mtimeNs
+  if (op.uid !== undefined) e.u = op.uid
+  if (op.gid !== undefined) e.g = op.gid
+  if (op.atime !== undefined && !(op.atime === e.t && (op.atimeNs ?? 0) === (e.tn ?? 0))) {
+    e.a = op.atime
+    if (op.atimeNs !== undefined && op.atimeNs !== 0) e.an = op.atimeNs
+  }
+  return stamp(e, now)
 }

@@ -4,15 +4,15 @@
  * SHA-256 of those bytes, so equal content always has an equal id.
  */
 import { createHash } from 'node:crypto'
-import type { ChunkRef, CommitInfo, EntryKind } from '../api/meta.js'
+import type { ChunkRef, CommitInfo, EntryKind, SpecialKind } from '../api/meta.js'
 import { corrupt } from '../api/errors.js'
 
 /** A folder entry. Short keys: a folder of 100k entries is encoded often. */
 export interface TreeEntry {
   /** name */
   n: string
-  /** kind: file, dir, link */
-  k: 'f' | 'd' | 'l'
+  /** kind: file, dir, link; special files: p fifo, s socket, c chardev, b blockdev */
+  k: 'f' | 'd' | 'l' | 'p' | 's' | 'c' | 'b'
   /** size: file bytes, total bytes below a folder, link target length */
   s: number
   /** permission bits */
@@ -27,7 +27,25 @@ export interface TreeEntry {
   l?: string
   /** dir: number of direct entries */
   x?: number
+  // Added with owners and special files; absent in older stores (see docs/design.md).
+  /** owner uid and gid; absent: the mounting user */
+  u?: number
+  g?: number
+  /** mtime's nanoseconds below the millisecond */
+  tn?: number
+  /** atime in ms and its nanoseconds; absent: the mtime */
+  a?: number
+  an?: number
+  /** ctime in ms; absent: the mtime */
+  ct?: number
+  /** chardev, blockdev: device number */
+  r?: number
 }
+
+/** Keys of a TreeEntry in their canonical order. */
+const ENTRY_KEYS = ['n', 'k', 's', 'm', 't', 'h', 'c', 'l', 'x', 'u', 'g', 'tn', 'a', 'an', 'ct', 'r'] as const
+/** The keys an entry had before owners and special files (their order was always canonical). */
+const LATER_KEYS = ['u', 'g', 'tn', 'a', 'an', 'ct', 'r'] as const
 
 /** A folder (or one page of a large folder): entries sorted by name. */
 export interface DirNode { t: 'dir', e: TreeEntry[] }
@@ -46,6 +64,7 @@ export function sha256 (data: Uint8Array | string): string {
 }
 
 export function encode (obj: TreeNode | ManifestNode | CommitNode): { id: string, bytes: Buffer } {
+  if (obj.t === 'dir') obj = { t: 'dir', e: obj.e.map(canonEntry) }
   const bytes = Buffer.from(JSON.stringify(obj))
   return { id: sha256(bytes), bytes }
 }
@@ -80,8 +99,28 @@ export function chunksDigest (chunks: ChunkRef[]): string {
   return sha256(JSON.stringify(chunks))
 }
 
+/**
+ * An entry with its keys in canonical order, so equal entries encode to equal bytes
+ * whichever edit built them. Entries without the later keys are already in order.
+ */
+function canonEntry (e: TreeEntry): TreeEntry {
+  if (!LATER_KEYS.some(key => e[key] !== undefined)) return e
+  const out: Record<string, unknown> = {}
+  for (const key of ENTRY_KEYS) if (e[key] !== undefined) out[key] = e[key]
+  return out as unknown as TreeEntry
+}
+
+const KINDS: Record<TreeEntry['k'], EntryKind> = {
+  f: 'file', d: 'dir', l: 'symlink', p: 'fifo', s: 'socket', c: 'chardev', b: 'blockdev'
+}
+const CODES: Record<SpecialKind, TreeEntry['k']> = { fifo: 'p', socket: 's', chardev: 'c', blockdev: 'b' }
+
 export function kindOf (k: TreeEntry['k']): EntryKind {
-  return k === 'f' ? 'file' : k === 'd' ? 'dir' : 'symlink'
+  return KINDS[k] ?? 'file'
+}
+
+export function specialCode (kind: SpecialKind): TreeEntry['k'] {
+  return CODES[kind]
 }
 
 export function cmpName (a: string, b: string): number {

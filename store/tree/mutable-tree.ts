@@ -10,10 +10,70 @@ import { type NodeIO, lookupEntry, editDir, iterDir } from './tree.js'
 import { PfsError, notFound, exists, invalidArgument } from '../api/errors.js'
 import { splitPath } from '../api/names.js'
 
+/** What an entry holds besides its name, kind and content: mode, owner, times. */
+export type EntryAttrs = Pick<TreeEntry, 'm' | 't' | 'tn' | 'u' | 'g' | 'a' | 'an' | 'ct'>
+
+/** A change of attributes (chmod, chown, utimens); absent fields stay. */
+export interface AttrChange {
+  mode?: number
+  mtime?: number
+  mtimeNs?: number
+  atime?: number
+  atimeNs?: number
+  uid?: number
+  gid?: number
+}
+
+const ATTR_KEYS = ['m', 't', 'tn', 'u', 'g', 'a', 'an', 'ct'] as const
+
+function attrsOf (e: EntryAttrs): EntryAttrs {
+  const out: EntryAttrs = { m: e.m, t: e.t }
+  for (const key of ATTR_KEYS) if (e[key] !== undefined) (out as Record<string, number>)[key] = e[key] as number
+  return out
+}
+
+/**
+ * Marks an entry's status as changed now: its ctime moves to `now`, kept only when it is
+ * not the mtime (an absent ctime is the mtime), so untouched entries encode as before.
+ */
+export function stamp<T extends EntryAttrs> (e: T, now: number): T {
+  if (e.t === now && e.tn === undefined) delete e.ct
+  else e.ct = Math.max(now, e.ct ?? -Infinity)
+  return e
+}
+
+/** Applies a change of attributes to `e` (in place) and stamps it. */
+function changeAttrs<T extends EntryAttrs> (e: T, ch: AttrChange, now: number): T {
+  if (ch.mode !== undefined) e.m = ch.mode & 0o7777
+  if (ch.mtime !== undefined) {
+    // The atime is the mtime until one is set: pin it, so a new mtime leaves it alone.
+    if (e.a === undefined && ch.atime === undefined) { e.a = e.t; if (e.tn !== undefined) e.an = e.tn }
+    e.t = ch.mtime
+    if (ch.mtimeNs !== undefined && ch.mtimeNs !== 0) e.tn = ch.mtimeNs
+    else delete e.tn
+  }
+  if (ch.atime !== undefined) {
+    e.a = ch.atime
+    if (ch.atimeNs !== undefined && ch.atimeNs !== 0) e.an = ch.atimeNs
+    else delete e.an
+  }
+  if (e.a === e.t && e.an === e.tn) { delete e.a; delete e.an }
+  if (ch.uid !== undefined) e.u = ch.uid
+  if (ch.gid !== undefined) e.g = ch.gid
+  return stamp(e, now)
+}
+
+/** A folder's content changed: its mtime (and so its ctime) is now; an unset atime follows. */
+function modified (e: EntryAttrs, now: number): void {
+  e.t = now
+  delete e.tn
+  delete e.ct
+}
+
 class MDir {
   readonly edits = new Map<string, TreeEntry | null>()
   readonly children = new Map<string, MDir>()
-  constructor (public base: string | null, public mode: number, public mtime: number) {}
+  constructor (public base: string | null, public attrs: EntryAttrs) {}
 }
 
 type Found = { kind: 'entry', e: TreeEntry } | { kind: 'dir', d: MDir }
@@ -22,7 +82,7 @@ export class MutableTree {
   private readonly root: MDir
 
   constructor (private readonly io: NodeIO, root: string, private readonly now: number) {
-    this.root = new MDir(root, 0o755, now)
+    this.root = new MDir(root, { m: 0o755, t: now })
   }
 
   private async find (d: MDir, name: string): Promise<Found | undefined> {
@@ -48,13 +108,13 @@ export class MutableTree {
       if (f?.kind === 'dir') { d = f.d; continue }
       if (f === undefined) {
         if (!create) throw notFound('folder', sofar)
-        const nd = new MDir(null, 0o755, this.now)
+        const nd = new MDir(null, { m: 0o755, t: this.now })
         this.attach(d, name, nd)
         d = nd
         continue
       }
       if (f.e.k !== 'd') throw new PfsError('NOT_A_DIRECTORY', `'${sofar}' is a file, not a folder`, { path: sofar })
-      const nd = new MDir(f.e.h, f.e.m, f.e.t)
+      const nd = new MDir(f.e.h, attrsOf(f.e))
       d.children.set(name, nd)
       d.edits.delete(name)
       d = nd
@@ -70,13 +130,13 @@ export class MutableTree {
       parent.children.delete(name)
       parent.edits.set(name, { ...what, n: name })
     }
-    parent.mtime = this.now
+    modified(parent.attrs, this.now)
   }
 
   private detach (parent: MDir, name: string): void {
     parent.children.delete(name)
     parent.edits.set(name, null)
-    parent.mtime = this.now
+    modified(parent.attrs, this.now)
   }
 
   async get (path: string): Promise<Found | undefined> {
@@ -92,17 +152,26 @@ export class MutableTree {
     return await this.find(d, name)
   }
 
-  /** Puts a file, link or (copied) folder entry at `path`, creating parent folders. */
-  async put (path: string, e: TreeEntry, opts: { parents?: boolean } = {}): Promise<void> {
+  /**
+   * Puts a file, link or (copied) folder entry at `path`, creating parent folders. With
+   * `keepOwner`, a file put over a file keeps that file's owner and atime unless `e` has
+   * its own, as writing into an existing file on a disk does.
+   */
+  async put (path: string, e: TreeEntry, opts: { parents?: boolean, keepOwner?: boolean } = {}): Promise<void> {
     if (path === '') throw invalidArgument('cannot replace the repository root')
     const { dir, name } = splitPath(path)
     const parent = await this.dir(dir, opts.parents ?? true)
     const old = await this.find(parent, name)
     if (old !== undefined && isDir(old) && e.k !== 'd') throw isAFolder(path)
+    if (opts.keepOwner === true && old?.kind === 'entry' && old.e.k === e.k) {
+      if (e.u === undefined && old.e.u !== undefined) e = { ...e, u: old.e.u }
+      if (e.g === undefined && old.e.g !== undefined) e = { ...e, g: old.e.g }
+      if (e.a === undefined && old.e.a !== undefined) e = { ...e, a: old.e.a, an: old.e.an }
+    }
     this.attach(parent, name, e)
   }
 
-  async mkdir (path: string, mode = 0o755, mtime = this.now, parents = false): Promise<void> {
+  async mkdir (path: string, attrs: EntryAttrs = { m: 0o755, t: this.now }, parents = false): Promise<void> {
     if (path === '') { if (parents) return; throw exists('folder', '/') }
     const { dir, name } = splitPath(path)
     const parent = await this.dir(dir, parents)
@@ -111,7 +180,7 @@ export class MutableTree {
       if (parents && isDir(old)) return
       throw exists(isDir(old) ? 'folder' : 'file', path)
     }
-    this.attach(parent, name, new MDir(null, mode, mtime))
+    this.attach(parent, name, new MDir(null, attrs))
   }
 
   async delete (path: string, recursive = false): Promise<void> {
@@ -149,22 +218,21 @@ export class MutableTree {
       }
     }
     this.detach(sp, src.name)
-    this.attach(dp, dst.name, what.kind === 'dir' ? what.d : what.e)
+    // A moved entry's status changes (its ctime is now), as on Linux's file systems.
+    if (what.kind === 'dir') stamp(what.d.attrs, this.now)
+    this.attach(dp, dst.name, what.kind === 'dir' ? what.d : stamp({ ...what.e }, this.now))
   }
 
-  async setattr (path: string, mode?: number, mtime?: number): Promise<void> {
+  /** chmod, chown, utimens: the entry's attributes change, its ctime is now. */
+  async setattr (path: string, ch: AttrChange): Promise<void> {
     const f = await this.get(path)
     if (f === undefined) throw notFound('path', path)
     if (path === '') return
-    if (f.kind === 'dir') {
-      if (mode !== undefined) f.d.mode = mode & 0o7777
-      if (mtime !== undefined) f.d.mtime = mtime
-      return
-    }
+    if (f.kind === 'dir') { changeAttrs(f.d.attrs, ch, this.now); return }
     const { dir, name } = splitPath(path)
     const parent = await this.dir(dir, false)
     parent.children.delete(name)
-    parent.edits.set(name, { ...f.e, m: mode === undefined ? f.e.m : mode & 0o7777, t: mtime ?? f.e.t })
+    parent.edits.set(name, changeAttrs({ ...f.e }, ch, this.now))
   }
 
   /**
@@ -207,7 +275,7 @@ async function flushDir (io: NodeIO, d: MDir): Promise<{ hash: string, count: nu
   const edits = new Map(d.edits)
   for (const [name, child] of d.children) {
     const r = await flushDir(io, child)
-    edits.set(name, { n: name, k: 'd', s: r.bytes, m: child.mode, t: child.mtime, h: r.hash, x: r.count })
+    edits.set(name, { n: name, k: 'd', s: r.bytes, ...child.attrs, h: r.hash, x: r.count })
   }
   return await editDir(io, d.base, edits)
 }

@@ -12,6 +12,13 @@ export function info (e: TreeEntry, path: string, commit: string | null): FileIn
   const f: FileInfo = { path, name: e.n, kind: kindOf(e.k), size: e.s, mode: e.m, mtime: e.t, hash: e.h, commit }
   if (e.l !== undefined) f.target = e.l
   if (e.x !== undefined) f.count = e.x
+  if (e.u !== undefined) f.uid = e.u
+  if (e.g !== undefined) f.gid = e.g
+  if (e.a !== undefined) f.atime = e.a
+  if (e.ct !== undefined) f.ctime = e.ct
+  if (e.tn !== undefined) f.mtimeNs = e.tn
+  if (e.an !== undefined) f.atimeNs = e.an
+  if (e.r !== undefined) f.rdev = e.r
   return f
 }
 
@@ -109,7 +116,7 @@ async function diffLevel (
       await removedOrAdded(io, y, p, 'added', out, levels)
       continue
     }
-    if (x.h !== y.h || x.m !== y.m || x.l !== y.l) {
+    if (x.h !== y.h || x.m !== y.m || x.l !== y.l || x.u !== y.u || x.g !== y.g || x.r !== y.r) {
       out.push({ path: p, change: 'changed', kind: kindOf(y.k), sizeBefore: x.s, sizeAfter: y.s })
     }
   }

@@ -9,8 +9,12 @@ an OSError prints its errno name (and exits 1) so both runs log the same line.
   utime FILE ATIME MTIME               creates FILE, sets both times (different ones)
   unlinkopen FILE | replaceopen FILE OTHER   POSIX life of open files that go away
   rename A B | rmdir D | unlink F      the bare syscall, for exact errnos
-  walk ROOT                            JSON: every entry below ROOT (type, mode, size,
-                                       sha256, symlink target, mtime in seconds)
+  walk ROOT                            JSON: every entry below ROOT (type, mode, owner,
+                                       size, sha256, symlink target, device number,
+                                       mtime in seconds)
+  ctimes FILE                          changes FILE's status six ways; says whether its
+                                       ctime moved forward each time, past a set mtime
+  socket NAME                          binds a unix socket at NAME, and talks through it
 """
 import errno
 import hashlib
@@ -18,7 +22,9 @@ import json
 import os
 import random
 import stat
+import socket
 import sys
+import time
 
 MiB = 1 << 20
 
@@ -114,13 +120,58 @@ def utime(path, atime, mtime):
     print(int(os.stat(path).st_mtime))
 
 
+def ctimes(path):
+    """ctime only ever moves forward: chmod, a time set in the past, chown, a write, a rename."""
+    with open(path, 'w') as f:
+        f.write('x')
+    seen = []
+
+    def snap():
+        seen.append(os.lstat(path).st_ctime_ns)
+        time.sleep(0.03)
+
+    snap()
+    os.chmod(path, 0o600)
+    snap()
+    os.utime(path, (1_000_000_000, 1_000_000_000))
+    st = os.lstat(path)
+    kept = 'kept above a past mtime' if st.st_ctime_ns > st.st_mtime_ns else 'went back with the mtime'
+    snap()
+    os.chown(path, 65534, 65534)
+    snap()
+    with open(path, 'a') as f:
+        f.write('y')
+    snap()
+    os.rename(path, path + '.moved')
+    path += '.moved'
+    snap()
+    forward = all(b > a for a, b in zip(seen, seen[1:]))
+    print('forward' if forward else f'not forward: {seen}', kept)
+
+
+def socket_(name):
+    """A server bound at NAME answers a client that connects by that path."""
+    srv = socket.socket(socket.AF_UNIX)
+    srv.bind(name)
+    srv.listen(1)
+    cli = socket.socket(socket.AF_UNIX)
+    cli.connect(name)
+    conn, _ = srv.accept()
+    cli.sendall(b'over the socket')
+    print(conn.recv(100).decode(), stat.S_ISSOCK(os.lstat(name).st_mode))
+    for s in (cli, conn, srv):
+        s.close()
+
+
 def walk(root):
     out = {}
 
     def entry(rel):
         p = os.path.join(root, rel)
         st = os.lstat(p)
-        e = {'mode': oct(st.st_mode), 'mtime': int(st.st_mtime)}
+        e = {'mode': oct(st.st_mode), 'mtime': int(st.st_mtime), 'owner': f'{st.st_uid}:{st.st_gid}'}
+        if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
+            e['rdev'] = f'{os.major(st.st_rdev)}:{os.minor(st.st_rdev)}'
         if stat.S_ISLNK(st.st_mode):
             e['target'] = os.readlink(p)
             e['size'] = st.st_size
@@ -145,6 +196,8 @@ def main():
             os.rmdir(*args)
         elif cmd == 'unlink':
             os.unlink(*args)
+        elif cmd == 'socket':
+            socket_(*args)
         else:
             globals()[cmd](*args)
     except OSError as e:

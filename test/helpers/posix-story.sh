@@ -2,15 +2,7 @@
 # mount. Every step logs "name: ok <output>" or "name: failed: <message>"; the two logs
 # must be equal line for line. $OPS is posix-ops.py, $PY python3, $L a scratch folder
 # with seed.bin and kept-src.
-set -u
-export LC_ALL=C
-cd "$D"
-ops () { "$PY" "$OPS" "$@"; }
-step () {
-  local name=$1; shift
-  local out
-  if out=$("$@" 2>&1); then echo "$name: ok ${out//$'\n'/ | }"; else echo "$name: failed: ${out//$'\n'/ | }"; fi
-}
+. "$(dirname "${BASH_SOURCE[0]}")/story-lib.sh"
 step make-tree       mkdir -p docs/sub
 step write           sh -c 'echo hello > docs/a.txt && printf abc > docs/sub/b.txt && cat docs/a.txt docs/sub/b.txt'
 step copy-5MiB       cp "$L/seed.bin" big.bin
