@@ -9,7 +9,8 @@ import { parseMountPath, COMMITS, PROVENANCE as PROVENANCE_DIR } from './paths.j
 import { ProvenanceOps } from './provenance.js'
 import { makeStat, statOf, type Stat } from './attrs.js'
 import { spoolStat } from './spools.js'
-import type { AttrChange, MountState } from './state.js'
+import type { MountState } from './state.js'
+import type { AttrChange } from '../store/index.js'
 import { Errno } from './errno.js'
 
 const statfs = promisify(statfsCb)

@@ -6,7 +6,7 @@ import Fuse from 'fuse-native'
 import type { PfsFs } from './operations.js'
 import { toErrno } from './errno.js'
 import type { Owner } from './attrs.js'
-import type { AttrChange } from './state.js'
+import type { AttrChange } from '../store/index.js'
 
 type Cb = (...args: unknown[]) => void
 /** fuse-native calls each handler with the syscall's arguments and a reply callback. */

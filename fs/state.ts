@@ -17,17 +17,6 @@ import { Errno } from './errno.js'
 export interface View { repo: string, r: Resolved, branch: string | null, path: string }
 export type WritableView = View & { branch: string }
 
-/** A change of attributes: chmod, chown, utimens (times in ms, their ns below the ms apart). */
-export interface AttrChange {
-  mode?: number
-  mtime?: number
-  mtimeNs?: number
-  atime?: number
-  atimeNs?: number
-  uid?: number
-  gid?: number
-}
-
 const S_ISGID = 0o2000
 
 export interface FsOptions {

@@ -7,11 +7,11 @@ import type { Pfs } from '../store/api/pfs.js'
 async function story (pfs: Pfs): Promise<unknown[]> {
   const out: unknown[] = []
   // Ids and times differ between two runs, and so do folder mtimes (a folder's mtime is
-  // when its entries last changed) and the tree hashes that include them. File content
-  // hashes, sizes, modes, names and errors must be equal.
+  // when its entries last changed) and the tree hashes that include them, and ctimes (when
+  // a status changed). File content hashes, sizes, modes, names and errors must be equal.
   const strip = (x: unknown): unknown => JSON.parse(JSON.stringify(x, function (this: Record<string, unknown>, k, v) {
-    if (['id', 'commit', 'parent', 'created', 'started', 'finished', 'head', 'open', 'next', 'root'].includes(k)) return typeof v
-    if ((k === 'mtime' || k === 'hash') && this.kind === 'dir') return typeof v
+    if (['id', 'commit', 'parent', 'created', 'started', 'finished', 'head', 'open', 'next', 'root', 'ctime'].includes(k)) return typeof v
+    if ((k === 'mtime' || k === 'atime' || k === 'hash') && this.kind === 'dir') return typeof v
     return v
   }))
   const record = async (f: () => Promise<unknown>): Promise<void> => {

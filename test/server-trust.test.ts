@@ -180,7 +180,16 @@ t.test('modes and times a client sends must be ones pfs can store', async t => {
   }
   const cases: Array<[string, () => Promise<unknown>, RegExp]> = [
     ['mkdir with the mode of a file', () => apply([{ op: 'mkdir', path: 'd', mode: 0o100755 }]), /mode/],
-    ["setattr with a socket's mode", () => apply([{ op: 'setattr', path: 'small.txt', mode: 0o140644 }]), /mode/],
+    ['setattr with a mode of no kind', () => apply([{ op: 'setattr', path: 'small.txt', mode: 0o170644 }]), /mode/],
+    ['a put with uid -1', () => apply([put({ uid: -1 })]), /uid -1 is not a user or group id/],
+    ['a put with a gid of 2^32-1', () => apply([put({ gid: 2 ** 32 - 1 })]), /gid 4294967295 is not a user or group id/],
+    ['a setattr with a fractional uid', () => apply([{ op: 'setattr', path: 'small.txt', uid: 1.5 }]), /uid 1.5/],
+    ['a setattr with a bad atime', () => apply([{ op: 'setattr', path: 'small.txt', atime: 'x' as never }]), /atime/],
+    ['an mtimeNs of a whole ms', () => apply([put({ mtime: 1, mtimeNs: 1e6 })]), /mtimeNs 1000000 is not nanoseconds/],
+    ['a mknod of no kind', () => apply([{ op: 'mknod', path: 'n', kind: 'pipe' as never }]), /kind "pipe" is not a special/],
+    ['a device with no number', () => apply([{ op: 'mknod', path: 'n', kind: 'chardev' }]), /needs its device number/],
+    ['a fifo with a device number', () => apply([{ op: 'mknod', path: 'n', kind: 'fifo', rdev: 1 }]), /has no device/],
+    ['a mknod with the mode of a file', () => apply([{ op: 'mknod', path: 'n', kind: 'fifo', mode: 0o100644 }]), /mode/],
     ['setattr with a bad mtime', () => apply([{ op: 'setattr', path: 'small.txt', mtime: 'now' as never }]), /mtime/],
     ['a stage with a bad mode', () => s.client.stage('r', [put({ mode: 0o777777 }) as never]), /mode/],
     ['a symlink with no target', () => apply([{ op: 'symlink', path: 'l', target: 7 as never }]), /link target/],
@@ -198,6 +207,13 @@ t.test('modes and times a client sends must be ones pfs can store', async t => {
   const x = await s.client.stat('r', ok.commit.id, 'x')
   t.same([x.mode, x.mtime], [0o640, when + 0.5], 'a file keeps its permission bits and a time before 1970')
   t.equal((await s.client.stat('r', ok.commit.id, 'd')).mode, 0o1777, 'a folder keeps its permission bits')
+  const special = await s.client.modify('r', 'attrs', [{ op: 'mknod', path: 'p', kind: 'fifo', mode: 0o010600 },
+    { op: 'mknod', path: 'null', kind: 'chardev', rdev: 259, uid: 0, gid: 0 },
+    { op: 'setattr', path: 'p', uid: 65534, gid: 65534, atime: when, atimeNs: 7, mtime: when, mtimeNs: 9 }])
+  t.match(await s.client.stat('r', special.commit.id, 'p'),
+    { kind: 'fifo', mode: 0o600, uid: 65534, gid: 65534, atime: when, mtime: when, mtimeNs: 9, atimeNs: 7 },
+    'special files, owners and nanoseconds are kept')
+  t.match(await s.client.stat('r', special.commit.id, 'null'), { kind: 'chardev', rdev: 259, uid: 0, gid: 0 })
   await unchanged(t, s, plans)
 })
 

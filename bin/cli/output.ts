@@ -73,15 +73,21 @@ export function shortId (id: string | null | undefined): string {
   return id ? id.slice(0, 12) : '-'
 }
 
-/** `drwxr-xr-x`-style mode, as `ls -l` shows it. */
+const TYPE_LETTERS: Record<EntryKind, string> = {
+  file: '-', dir: 'd', symlink: 'l', fifo: 'p', socket: 's', chardev: 'c', blockdev: 'b'
+}
+
+/** `drwxr-xr-x`-style mode, as `ls -l` shows it (with s/S for set-id bits, t/T sticky). */
 export function modeString (kind: EntryKind, mode: number): string {
-  const t = kind === 'dir' ? 'd' : kind === 'symlink' ? 'l' : '-'
   let s = ''
   for (let shift = 6; shift >= 0; shift -= 3) {
     const b = (mode >> shift) & 7
-    s += (b & 4 ? 'r' : '-') + (b & 2 ? 'w' : '-') + (b & 1 ? 'x' : '-')
+    // set-user-ID over the owner's x, set-group-ID over the group's, sticky over others'
+    const special = (mode >> (9 + shift / 3)) & 1
+    const x = special === 0 ? (b & 1 ? 'x' : '-') : shift === 0 ? (b & 1 ? 't' : 'T') : (b & 1 ? 's' : 'S')
+    s += (b & 4 ? 'r' : '-') + (b & 2 ? 'w' : '-') + x
   }
-  return t + s
+  return TYPE_LETTERS[kind] + s
 }
 
 /** Messages kept on one line: the first line, trimmed. */

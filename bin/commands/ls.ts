@@ -59,7 +59,7 @@ function printer (asJson: boolean, long: boolean, base: string): Printer {
       const name = relative(e, base) + (e.kind === 'dir' ? '/' : '')
       if (!long) return await line(name)
       const target = e.kind === 'symlink' && e.target !== undefined ? ` -> ${e.target}` : ''
-      const attrs = `${modeString(e.kind, e.mode)}  ${size(e.size).padStart(10)}  ${time(e.mtime)}  ${e.kind.padEnd(7)}`
+      const attrs = `${modeString(e.kind, e.mode)}  ${size(e.size).padStart(10)}  ${time(e.mtime)}  ${e.kind.padEnd(8)}`
       await line(`${attrs}  ${name}${target}`)
     },
     end: async () => {}

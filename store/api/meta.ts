@@ -35,6 +35,9 @@ export interface EntryMeta {
   mtimeNs?: number
 }
 
+/** A change of attributes (chmod, chown, utimens), as a setattr op gives it; absent fields stay. */
+export type AttrChange = EntryMeta & { mode?: number, mtime?: number }
+
 /** A chunk of a file: its SHA-256 id (hex) and length in bytes. */
 export type ChunkRef = [id: string, size: number]
 
@@ -172,8 +175,9 @@ export interface Page<T> {
 }
 
 /**
- * Changes to a branch's tree. Every change stamps the entries it touches with a ctime of
- * now; put keeps the owner and atime of the file it replaces unless it gives its own.
+ * Changes to a branch's tree. setattr and rename stamp the entry with a ctime of now (a
+ * new entry's ctime is its mtime); put keeps the owner and atime of the file it replaces
+ * unless it gives its own.
  */
 export type WriteOp =
   | { op: 'put', path: string, chunks: ChunkRef[], mode?: number, mtime?: number } & EntryMeta

@@ -8,7 +8,7 @@ import type * as M from '../api/meta.js'
 import { checkRefName, normPath } from '../api/names.js'
 import { conflict, invalidArgument, isPfsError, notFound } from '../api/errors.js'
 import { type TreeEntry, INLINE_CHUNKS, chunksDigest, EMPTY_TREE, specialCode } from '../format/codec.js'
-import { MutableTree, stamp, type EntryAttrs } from '../tree/mutable-tree.js'
+import { MutableTree, type EntryAttrs } from '../tree/mutable-tree.js'
 import { entryAt, rootEntry } from '../tree/walk.js'
 import {
   type BranchRec, type CommitRec, type BatchOp, type ObjRec, type StageRec, k, getMany, writeBatch
@@ -303,10 +303,10 @@ export class Writer {
       case 'put': {
         if (path === '') throw invalidArgument('put needs a file path, not the repository root')
         const e = this.fileEntry(op.chunks, op.mode ?? 0o644, op.mtime ?? now)
-        await tree.put(path, withMeta(e, op, now), { keepOwner: true }); return
+        await tree.put(path, withMeta(e, op), { keepOwner: true }); return
       }
       case 'mkdir': {
-        const attrs = withMeta({ m: (op.mode ?? 0o755) & 0o7777, t: op.mtime ?? now }, op, now)
+        const attrs = withMeta({ m: (op.mode ?? 0o755) & 0o7777, t: op.mtime ?? now }, op)
         await tree.mkdir(path, attrs, op.parents ?? false); return
       }
       case 'symlink': {
@@ -314,7 +314,7 @@ export class Writer {
           n: '', k: 'l', s: Buffer.byteLength(op.target), m: 0o777, t: op.mtime ?? now,
           h: chunksDigest([]), l: op.target
         }
-        await tree.put(path, withMeta(link, op, now)); return
+        await tree.put(path, withMeta(link, op)); return
       }
       case 'mknod': {
         if (path === '') throw invalidArgument('mknod needs a path, not the repository root')
@@ -322,7 +322,7 @@ export class Writer {
           n: '', k: specialCode(op.kind), s: 0, m: (op.mode ?? 0o644) & 0o7777, t: op.mtime ?? now, h: chunksDigest([])
         }
         if (op.rdev !== undefined) node.r = op.rdev
-        await tree.put(path, withMeta(node, op, now)); return
+        await tree.put(path, withMeta(node, op)); return
       }
       case 'delete': {
         try {
@@ -357,8 +357,12 @@ export class Writer {
   }
 }
 
-/** An entry made by an op, with the owner and times the op gives, stamped with its ctime. */
-function withMeta<T extends EntryAttrs> (e: T, op: M.EntryMeta & { mtime?: number }, now: number): T {
+/**
+ * An entry made by an op, with the owner and times the op gives. Its ctime is its mtime
+ * (no `ct`): equal entries hash equal whenever they were written, and what a new entry
+ * replaces is the tree's to check (MutableTree.put keeps ctimes from going back).
+ */
+function withMeta<T extends EntryAttrs> (e: T, op: M.EntryMeta & { mtime?: number }): T {
   if (op.mtimeNs !== undefined && op.mtimeNs !== 0 && op.mtime !== undefined) e.tn = op.mtimeNs
   if (op.uid !== undefined) e.u = op.uid
   if (op.gid !== undefined) e.g = op.gid
@@ -366,5 +370,5 @@ function withMeta<T extends EntryAttrs> (e: T, op: M.EntryMeta & { mtime?: numbe
     e.a = op.atime
     if (op.atimeNs !== undefined && op.atimeNs !== 0) e.an = op.atimeNs
   }
-  return stamp(e, now)
+  return e
 }

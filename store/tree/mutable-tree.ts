@@ -9,20 +9,10 @@ import { type TreeEntry, EMPTY_TREE } from '../format/codec.js'
 import { type NodeIO, lookupEntry, editDir, iterDir } from './tree.js'
 import { PfsError, notFound, exists, invalidArgument } from '../api/errors.js'
 import { splitPath } from '../api/names.js'
+import type { AttrChange } from '../api/meta.js'
 
 /** What an entry holds besides its name, kind and content: mode, owner, times. */
 export type EntryAttrs = Pick<TreeEntry, 'm' | 't' | 'tn' | 'u' | 'g' | 'a' | 'an' | 'ct'>
-
-/** A change of attributes (chmod, chown, utimens); absent fields stay. */
-export interface AttrChange {
-  mode?: number
-  mtime?: number
-  mtimeNs?: number
-  atime?: number
-  atimeNs?: number
-  uid?: number
-  gid?: number
-}
 
 const ATTR_KEYS = ['m', 't', 'tn', 'u', 'g', 'a', 'an', 'ct'] as const
 
@@ -163,10 +153,14 @@ export class MutableTree {
     const parent = await this.dir(dir, opts.parents ?? true)
     const old = await this.find(parent, name)
     if (old !== undefined && isDir(old) && e.k !== 'd') throw isAFolder(path)
-    if (opts.keepOwner === true && old?.kind === 'entry' && old.e.k === e.k) {
-      if (e.u === undefined && old.e.u !== undefined) e = { ...e, u: old.e.u }
-      if (e.g === undefined && old.e.g !== undefined) e = { ...e, g: old.e.g }
-      if (e.a === undefined && old.e.a !== undefined) e = { ...e, a: old.e.a, an: old.e.an }
+    if (old?.kind === 'entry') {
+      if (opts.keepOwner === true && old.e.k === e.k) {
+        if (e.u === undefined && old.e.u !== undefined) e = { ...e, u: old.e.u }
+        if (e.g === undefined && old.e.g !== undefined) e = { ...e, g: old.e.g }
+        if (e.a === undefined && old.e.a !== undefined) e = { ...e, a: old.e.a, an: old.e.an }
+      }
+      // A ctime never goes back: what replaces an entry with an older time is stamped now.
+      if ((e.ct ?? e.t) < (old.e.ct ?? old.e.t)) e = stamp({ ...e }, this.now)
     }
     this.attach(parent, name, e)
   }
