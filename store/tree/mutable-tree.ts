@@ -26,7 +26,7 @@ function attrsOf (e: EntryAttrs): EntryAttrs {
  * Marks an entry's status as changed now: its ctime moves to `now`, kept only when it is
  * not the mtime (an absent ctime is the mtime), so untouched entries encode as before.
  */
-export function stamp<T extends EntryAttrs> (e: T, now: number): T {
+function stamp<T extends EntryAttrs> (e: T, now: number): T {
   if (e.t === now && e.tn === undefined) delete e.ct
   else e.ct = Math.max(now, e.ct ?? -Infinity)
   return e
