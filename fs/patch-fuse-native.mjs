@@ -57,9 +57,10 @@ patch('index.js', 'PFS_PATCHED_XATTR', [
 
 // 6. Owner, times and special files (issue 9):
 //    - the caller of every request (uid, gid, pid from fuse_get_context, read on the FUSE
-//      thread as the request arrives) is kept at the start of the request's buffer, and the
-//      JavaScript side sets `fuse.caller` from it just before calling the handler, so a
-//      handler can give a new file to the user who made it;
+//      thread as the request arrives) is kept at the start of the request's buffer with a
+//      mark, and the JavaScript side sets `fuse.caller` from it just before calling the
+//      handler, so a handler can give a new file to the user who made it (no mark, as with
+//      an unpatched prebuilt binary: no caller, and new files go to the mounting user);
 //    - stat times carry nanoseconds: three more numbers after the 18 (the part of each
 //      time below the millisecond, in ns), added in C to the timespecs;
 //    - utimens passes each time's sub-millisecond nanoseconds too, after the callback:
@@ -70,7 +71,8 @@ patch('fuse-native.c', 'PFS_PATCHED_META', [
   ['  size_t mtime;\n', '  size_t mtime;\n  uint32_t atime_ns;\n  uint32_t mtime_ns;\n'],
   ['  l->op_fn = fuse_native_dispatch_##name;\\\n',
     '  l->op_fn = fuse_native_dispatch_##name;\\\n' +
-    '  { struct fuse_context *pfs_fc = fuse_get_context(); l->caller[0] = pfs_fc->uid; l->caller[1] = pfs_fc->gid; l->caller[2] = pfs_fc->pid; }\\\n'],
+    '  { struct fuse_context *pfs_fc = fuse_get_context(); l->caller[0] = pfs_fc->uid; l->caller[1] = pfs_fc->gid; l->caller[2] = pfs_fc->pid; ' +
+    'l->caller[3] = 0x70667321; }\\\n'],
   ['  uint32s_to_timespec(&stat->st_ctim, &ints);\n#endif\n',
     '  uint32s_to_timespec(&stat->st_ctim, &ints);\n' +
     '  stat->st_atim.tv_nsec += ints[0] % 1000000;\n' +
@@ -92,7 +94,10 @@ patch('index.js', 'PFS_PATCHED_META', [
   ['      return function (nativeHandler, opCode, ...args) {\n',
     '      return function (nativeHandler, opCode, ...args) {\n' +
     '        // PFS_PATCHED_META: who made this request (see fuse-native.c)\n' +
-    '        self.caller = { uid: nativeHandler.readUInt32LE(0), gid: nativeHandler.readUInt32LE(4), pid: nativeHandler.readUInt32LE(8) }\n'],
+    '        // (only when the C side is patched too: it marks the caller "pfs!")\n' +
+    '        self.caller = nativeHandler.readUInt32LE(12) === 0x70667321\n' +
+    '          ? { uid: nativeHandler.readUInt32LE(0), gid: nativeHandler.readUInt32LE(4), pid: nativeHandler.readUInt32LE(8) }\n' +
+    '          : undefined\n'],
   ['  _op_utimens (signal, path, atimeLow, atimeHigh, mtimeLow, mtimeHigh) {\n',
     '  _op_utimens (signal, path, atimeLow, atimeHigh, mtimeLow, mtimeHigh, atimeNs, mtimeNs) {\n'],
   ['    this.ops.utimens(path, atime, mtime, err => {\n      return signal(err)\n    })\n',

@@ -85,6 +85,7 @@ t.test('owners, fifos, sockets, devices and times: a branch folder does what a p
   const got = path.join(m.local, 'got')
   const get = await m.pfs(['get', 'own@master:', '-o', got])
   t.equal(get.code, 0, get.stderr)
+  t.match(get.stdout, /skipped 1 special file: sockets are not copied/, 'and says what it skipped')
   const { s: _socket, ...noSocket } = plainTree
   t.same(await tree(got, false), noSocket, 'pfs get as root gives owners, fifos and devices back (sockets are skipped, as tar does)')
 

@@ -49,6 +49,10 @@ export default defineCommand({
       }
       if (argv.json) return await json(res)
       await line(`wrote ${res.files} file${res.files === 1 ? '' : 's'} (${size(res.bytes)}) to ${dest}`)
+      if (res.skipped > 0) {
+        await line(`skipped ${res.skipped} special file${res.skipped === 1 ? '' : 's'}: sockets are not copied ` +
+          '(as tar does), and device nodes need root')
+      }
     })
   }
 })

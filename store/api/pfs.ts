@@ -65,7 +65,7 @@ export interface Pfs extends MetaApi {
   /** Writes a file or folder of a commit to a local path. */
   getLocal (
     repo: string, rev: string, path: string, dest: string, opts?: ProgressOptions
-  ): Promise<{ files: number, bytes: number }>
+  ): Promise<{ files: number, bytes: number, skipped: number }>
 
   [Symbol.asyncDispose] (): Promise<void>
 }

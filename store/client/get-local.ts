@@ -4,8 +4,9 @@
  * never leaves a half-written file under the real name. Times and modes follow the
  * store; folder times are set last, since writing into a folder changes its mtime.
  * Run as root, owners follow the store too (as `tar x` and `cp -a` do for root); fifos
- * and devices are made with mknod(1); sockets are skipped, as tar skips them (a socket
- * only means something to the process that bound it).
+ * and devices are made with mknod(1). Sockets are skipped, as tar skips them (a socket
+ * only means something to the process that bound it), and so are devices unless run as
+ * root (only root may make them); the result counts what was skipped.
  */
 import { createWriteStream, promises as fsp } from 'node:fs'
 import path from 'node:path'
@@ -19,23 +20,28 @@ import { normPath } from '../api/names.js'
 import { invalidArgument, printable } from '../api/errors.js'
 import { type ProgressOptions, throttle } from '../api/progress.js'
 
+/** Files written, their bytes, and special files not made (sockets; devices when not root). */
+export interface GetResult { files: number, bytes: number, skipped: number }
+
 export interface GetSource {
   meta: Pick<MetaApi, 'stat' | 'walk'>
   read: (repo: string, rev: string, path: string) => Promise<Readable>
 }
 
 export async function getLocal (s: GetSource, repo: string, rev: string, p: string, dest: string,
-  opts: ProgressOptions): Promise<{ files: number, bytes: number }> {
+  opts: ProgressOptions): Promise<GetResult> {
   const src = normPath(p)
   const root = await s.meta.stat(repo, rev, src)
-  const out = { files: 0, bytes: 0 }
+  const out = { files: 0, bytes: 0, skipped: 0 }
   const fetch = async (info: FileInfo, to: string): Promise<void> => {
+    const device = info.kind === 'chardev' || info.kind === 'blockdev'
+    if (info.kind === 'socket' || (device && process.getuid?.() !== 0)) { out.skipped++; return }
     await fetchEntry(s, repo, rev, info, to)
     if (info.kind === 'file') { out.files++; out.bytes += info.size }
   }
   if (root.kind !== 'dir') {
     if (root.kind === 'file' && await intoSpecialFile(s, repo, rev, root, dest)) {
-      return { files: 1, bytes: root.size }
+      return { files: 1, bytes: root.size, skipped: 0 }
     }
     await fetch(root, dest)
     return out
@@ -96,7 +102,6 @@ async function fetchEntry (s: GetSource, repo: string, rev: string, info: FileIn
     await fsp.chmod(to, info.mode)
     return
   }
-  if (info.kind === 'socket') return
   const tmp = `${to}.pfs-tmp-${randomBytes(4).toString('hex')}`
   try {
     if (info.kind === 'file') {

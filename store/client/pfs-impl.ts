@@ -109,7 +109,7 @@ class PfsImpl implements Pfs {
 
   async getLocal (
     repo: string, rev: string, p: string, dest: string, opts: ProgressOptions = {}
-  ): Promise<{ files: number, bytes: number }> {
+  ): Promise<{ files: number, bytes: number, skipped: number }> {
     return await getLocal(
       { meta: this.meta, read: async (r, v, f) => await this.readStream(r, v, f) },
       repo, rev, p, dest, opts

@@ -36,9 +36,17 @@ interface LocalEntry {
   owner: EntryMeta
 }
 
-/** A local file's owner, to record when the caller is root; nothing otherwise. */
+/**
+ * A local file's owner, to record when the caller is root (others cannot give files
+ * away, so theirs are theirs); like the mount, only what differs from the caller's own
+ * uid and gid is recorded (absent: whoever mounts or reads the store).
+ */
 export function ownerOf (st: Stats): EntryMeta {
-  return process.getuid?.() === 0 ? { uid: st.uid, gid: st.gid } : {}
+  if (process.getuid?.() !== 0) return {}
+  const out: EntryMeta = {}
+  if (st.uid !== 0) out.uid = st.uid
+  if (st.gid !== process.getgid?.()) out.gid = st.gid
+  return out
 }
 
 /** The kind of a local special file, if pfs keeps that kind (devices: for root only). */
