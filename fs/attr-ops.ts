@@ -119,16 +119,20 @@ export class AttrOps {
    * chmod, chown, utimens. Who may is the kernel's to check (the mount has
    * default_permissions): by the time a change gets here it is allowed.
    */
-  async setattr (p: string, ch: AttrChange): Promise<void> {
+  async setattr (p: string, change: AttrChange): Promise<void> {
     const v = await this.m.writable(p)
+    // Given to the mounting user: no recorded owner, as for what that user makes.
+    const ch = { ...change }
+    if (ch.uid === this.m.ids.uid) ch.uid = null
+    if (ch.gid === this.m.ids.gid) ch.gid = null
     const mode = ch.mode === undefined ? undefined : ch.mode & 0o7777
     const s = this.m.spools.get(v.repo, v.branch, v.path)
     if (s !== undefined) {
       if (mode !== undefined) s.mode = mode
       if (ch.mtime !== undefined) { s.mtime = ch.mtime; s.mtimeNs = ch.mtimeNs; s.timesSet = true }
       if (ch.atime !== undefined) { s.atime = ch.atime; s.atimeNs = ch.atimeNs }
-      if (ch.uid !== undefined) s.uid = ch.uid
-      if (ch.gid !== undefined) s.gid = ch.gid
+      if (ch.uid !== undefined) s.uid = ch.uid ?? undefined
+      if (ch.gid !== undefined) s.gid = ch.gid ?? undefined
       s.ctime = Date.now()
       // Not in the branch yet: its upload records the change. Otherwise the change goes in
       // now, and a file opened but not written (`touch` opens it) is not uploaded again.

@@ -45,9 +45,9 @@ export interface Spool {
   lock: LimitFunction
   /** Appends streamed to the store as they come; null once anything else happened. */
   stream: StreamUpload | null | undefined
-  /** Mode and owner the stream was started with (a change while open is applied after it). */
+  /** Mode, owner and atime the stream was started with (a change while open is applied after it). */
   streamMode?: number
-  streamOwner?: string
+  streamMeta?: string
   /** mtime was set (utimens) after the last write: the stream's put stamps its own time. */
   timesSet?: boolean
   /** Write-behind: spool writes queued in order; their first error is reported at flush. */
@@ -139,8 +139,13 @@ export class Spools {
       repo, branch, path: p, fh, size: fresh ? 0 : o.size, mode: o.mode, mtime: fresh ? Date.now() : o.mtime,
       dirty: fresh, loaded: fresh, refs: 1, detached: false, baseRoot: o.baseRoot, lock: pLimit(1),
       stream: fresh ? undefined : null, tail: Promise.resolve(), inFlight: 0,
-      uid: o.meta?.uid, gid: o.meta?.gid, atime: o.meta?.atime, atimeNs: o.meta?.atimeNs,
-      mtimeNs: fresh ? undefined : o.meta?.mtimeNs, ctime: fresh ? undefined : o.meta?.ctime
+      uid: o.meta?.uid,
+      gid: o.meta?.gid,
+      // An existing file's atime stays what it was while its mtime moves (it is the mtime until set).
+      atime: o.meta?.atime ?? (o.create ? undefined : o.mtime),
+      atimeNs: o.meta?.atime !== undefined ? o.meta.atimeNs : o.create ? undefined : o.meta?.mtimeNs,
+      mtimeNs: fresh ? undefined : o.meta?.mtimeNs,
+      ctime: fresh ? undefined : o.meta?.ctime
     }
     this.byPath.set(Spools.key(repo, branch, p), s)
     return s
@@ -210,9 +215,10 @@ export class Spools {
     if (s.stream === null) return
     if (pos !== s.size || s.detached) { this.stopStream(s); return }
     if (s.stream === undefined) {
-      s.stream = new StreamUpload(this.pfs, s.repo, s.branch, s.path, { mode: s.mode, uid: s.uid, gid: s.gid })
+      const meta = putMeta(s)
+      s.stream = new StreamUpload(this.pfs, s.repo, s.branch, s.path, { mode: s.mode, ...meta })
       s.streamMode = s.mode
-      s.streamOwner = `${s.uid}:${s.gid}`
+      s.streamMeta = JSON.stringify(meta)
     }
     await s.stream.push(buf)
   }
@@ -246,7 +252,7 @@ export class Spools {
         s.stream = null
         // If the streamed upload fails, the spool still has every byte: upload that.
         if (await stream.end().then(() => true, () => false)) {
-          const changed = s.mode !== s.streamMode || s.streamOwner !== `${s.uid}:${s.gid}` || s.atime !== undefined
+          const changed = s.mode !== s.streamMode || s.streamMeta !== JSON.stringify(putMeta(s))
           if (changed || s.timesSet === true) {
             const mtime = s.timesSet === true ? s.mtime : undefined
             const op = { op: 'setattr' as const, path: s.path, mode: s.mode, mtime, ...putMeta(s) }
@@ -265,6 +271,11 @@ export class Spools {
       const data = s.size === 0 ? new Uint8Array(0) : stream
       const opts = { keepOpen: true, mode: s.mode, mtime: s.mtime, ...putMeta(s) }
       await this.pfs.putFile(s.repo, s.branch, s.path, data, opts)
+      // A status change after the last write (utimens, chmod while open) is a ctime the
+      // put itself does not carry (a new entry's ctime is its mtime): stamp it.
+      if (s.ctime !== undefined && s.ctime > s.mtime) {
+        await this.pfs.apply(s.repo, s.branch, [{ op: 'setattr', path: s.path }], { keepOpen: true })
+      }
       s.dirty = false
       this.onUpload(s.repo, s.branch)
     })

@@ -61,6 +61,13 @@ export function datumKey (d: Datum, version: string): string {
 
 export const make = (inputs: DatumInput[]): Datum => ({ id: datumId(inputs), inputs })
 
+/**
+ * Fifos, sockets and device nodes are never datums: a datum reading a fifo would wait
+ * for a writer until its timeout, and a device cannot be opened on the (nodev) mount.
+ */
+export const isSpecial = (kind: FileInfo['kind']): boolean =>
+  kind === 'fifo' || kind === 'socket' || kind === 'chardev' || kind === 'blockdev'
+
 /** Every entry of one commit that a glob matches, in path order. */
 async function * globEntries (
   pfs: Pfs, repo: string, commit: string, glob: Glob
@@ -76,7 +83,7 @@ async function * globEntries (
     do {
       const page = await pfs.walk(repo, commit, '', { after, limit: 10_000 })
       for (const info of page.entries) {
-        if (info.kind === 'dir') continue
+        if (info.kind === 'dir' || isSpecial(info.kind)) continue
         const captures = matchGlob(glob, info.path)
         if (captures !== undefined) yield { info, captures }
       }
@@ -95,6 +102,7 @@ async function * level (
     const page = await pfs.list(repo, commit, dir, { after, limit: 10_000 })
     for (const info of page.entries) {
       if (depth === glob.depth) {
+        if (isSpecial(info.kind)) continue
         const captures = matchGlob(glob, info.path)
         if (captures !== undefined) yield { info, captures }
       } else if (info.kind === 'dir' && prefixCanMatch(glob, info.path, depth)) {

@@ -20,7 +20,7 @@ import type { DatumRecord, FileInfo, JobInfo, Pfs, PipelineInfo } from '../store
 import { isPfsError } from '../store/index.js'
 import {
   type CommitsOf, type Datum, type DatumInput, combine, combineParts, cronAsPfs, datumKey,
-  entryOf, keyOfDatum, make, pfsEntries, product
+  entryOf, isSpecial, keyOfDatum, make, pfsEntries, product
 } from './datums.js'
 import { compileGlob, matchGlob } from './glob.js'
 import { type Input, type PfsInput, type PipelineSpec, pfsInputs } from './spec.js'
@@ -199,6 +199,7 @@ class DiffPlanner {
       if (info === undefined) continue
       if (glob.depth === 0 && (info.count ?? 0) === 0) continue // an empty input has no datum
       if (glob.depth === undefined && info.kind === 'dir') continue // `**` matches files
+      if (isSpecial(info.kind)) continue
       const captures = matchGlob(glob, path)
       if (captures !== undefined) out.push(entryOf(p, { ...at, commit: at.commit }, info, captures))
     }
@@ -221,7 +222,9 @@ class DiffPlanner {
     if (glob.depth === 0) return { paths: [''], all: false }
     const changes = await this.pfs.diff(p.repo, a, b, glob.depth === undefined ? {} : { levels: glob.depth })
     const paths = changes
-      .filter(c => glob.depth === undefined ? c.kind !== 'dir' : c.path.split('/').length === glob.depth)
+      .filter(c => glob.depth === undefined
+        ? c.kind !== 'dir' && !isSpecial(c.kind)
+        : c.path.split('/').length === glob.depth)
       .filter(c => matchGlob(glob, c.path) !== undefined)
       .map(c => c.path)
     return { paths: [...new Set(paths)], all: false }

@@ -81,6 +81,9 @@ t.test('owners, fifos, sockets, devices and times: a branch folder does what a p
   t.match(byName.get('s'), { kind: 'socket' })
   t.match(byName.get('cdev'), { kind: 'chardev' })
   t.match(byName.get('at'), { mtimeNs: 456789, atimeNs: 654321 })
+  const touched = byName.get('tn')
+  t.ok(touched !== undefined && (touched.ctime ?? 0) > touched.mtime, 'a file made by touch -d keeps a ctime of now')
+  t.equal(byName.get('back')?.uid, undefined, 'given back to the mounting user: no owner recorded')
 
   const got = path.join(m.local, 'got')
   const get = await m.pfs(['get', 'own@master:', '-o', got])

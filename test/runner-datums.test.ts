@@ -36,13 +36,19 @@ t.test('glob shapes', async t => {
   for (const bad of ['/[ab', '/{a,b', '/(a', '/a)', '/b}', 'a']) t.throws(() => compileGlob(bad), /glob/, bad)
 })
 
-/** A store with repos `images` (3 files, one folder), `a` and `b` (for joins). */
+/**
+ * A store with repos `images` (3 files, one folder, and a fifo and a socket that no glob
+ * makes a datum of), `a` and `b` (for joins).
+ */
 async function fixture (t: Test): Promise<{ pfs: Pfs, commits: Map<string, InputCommit> }> {
   const pfs = await tmpStore(t)
   const put = async (repo: string, files: Record<string, string>): Promise<InputCommit> => {
     await pfs.createRepo(repo)
     await pfs.startCommit(repo, 'master')
     for (const [p, body] of Object.entries(files)) await pfs.putFile(repo, 'master', p, Buffer.from(body))
+    if (repo === 'images') {
+      await pfs.apply(repo, 'master', [{ op: 'mknod', path: '0.png', kind: 'fifo' }, { op: 'mknod', path: 'sub/s.png', kind: 'socket' }])
+    }
     const c = await pfs.finishCommit(repo, 'master')
     return { name: repo, repo, branch: 'master', commit: c.id }
   }

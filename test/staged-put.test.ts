@@ -9,11 +9,13 @@ import { SMALL_CHUNKS, testStore, tempDir } from './helpers/store-checks.js'
 
 /** More files than one batch (2,000), so the put stages. */
 const FILES = 2500
+const SUB_TIME = Date.UTC(2011, 10, 11)
 
 async function bigFolder (t: Parameters<typeof tempDir>[0]): Promise<string> {
   const local = await tempDir(t, 'pfs-staged-src-')
   await fsp.mkdir(path.join(local, 'sub'))
   for (let i = 0; i < FILES; i++) await fsp.writeFile(path.join(local, i % 2 === 0 ? 'sub' : '', `f${i}`), `file ${i}`)
+  await fsp.utimes(path.join(local, 'sub'), SUB_TIME / 1000, SUB_TIME / 1000)
   return local
 }
 
@@ -31,7 +33,25 @@ t.test('a staged folder put merges over the branch as one commit', async t => {
   t.equal((await pfs.readAll('r', 'master', 'data/f1')).toString(), 'file 1', 'a file at the same path is replaced')
   t.equal((await pfs.readAll('r', 'master', 'data/sub/f2498')).toString(), 'file 2498', 'the last batch landed')
   t.equal((await pfs.stat('r', 'master', 'data/sub')).count, FILES / 2)
+  t.equal((await pfs.stat('r', 'master', 'data/sub')).mtime, SUB_TIME, 'a new folder keeps its local mtime')
   t.same((await s.engine.fsck()).problems, [])
+})
+
+t.test('a merged stage keeps a replaced file\'s owner unless its writer gave owners', async t => {
+  const s = await testStore(t)
+  const pfs = s.pfs()
+  await pfs.createRepo('r')
+  const chunk = async (): Promise<Array<[string, number]>> => (await pfs.readPlan('r', 'master', 'f')).chunks.map(c => [c.id, c.size])
+  await pfs.putFile('r', 'master', 'f', Buffer.from('old'), { uid: 7, gid: 8, mtime: 5000 })
+  const keep = await pfs.stage('r', [{ op: 'put', path: 'f', chunks: await chunk(), mtime: 1000 }])
+  await pfs.apply('r', 'master', [{ op: 'merge', stage: keep.stage }])
+  t.match(await pfs.stat('r', 'master', 'f'), { uid: 7, gid: 8, mtime: 1000, atime: 5000 },
+    'like writing into the file: owner and atime stay')
+  t.ok(((await pfs.stat('r', 'master', 'f')).ctime ?? 0) > 5000, 'and the ctime does not go back with the mtime')
+  const given = await pfs.stage('r', [{ op: 'put', path: 'f', chunks: await chunk(), uid: null, gid: 9 }])
+  await pfs.apply('r', 'master', [{ op: 'merge', stage: given.stage, owners: 'given' }])
+  const f = await pfs.stat('r', 'master', 'f')
+  t.same([f.uid, f.gid], [undefined, 9], 'owners given (a put by root): none kept')
 })
 
 t.test('into an open session, a staged put joins it and the session stays open', async t => {

@@ -23,13 +23,15 @@ export type EntryKind = 'file' | 'dir' | 'symlink' | 'fifo' | 'socket' | 'charde
 export type SpecialKind = 'fifo' | 'socket' | 'chardev' | 'blockdev'
 
 /**
- * Owner and times beyond mode and mtime, as a write op may give them. Absent owner:
- * the entry belongs to whoever mounts or reads it (the mounting user). Absent atime:
- * the mtime. Nanoseconds are the part of a time below its millisecond (0..999999).
+ * Owner and times beyond mode and mtime, as a write op may give them. An entry with no
+ * owner belongs to whoever mounts or reads it (the mounting user). A uid or gid of null
+ * gives "no owner" explicitly: setattr clears it, and a put does not keep the replaced
+ * file's (absent, a put over a file keeps its owner). Absent atime: the mtime.
+ * Nanoseconds are the part of a time below its millisecond (0..999999).
  */
 export interface EntryMeta {
-  uid?: number
-  gid?: number
+  uid?: number | null
+  gid?: number | null
   atime?: number
   atimeNs?: number
   mtimeNs?: number
@@ -193,9 +195,10 @@ export type WriteOp =
   /**
    * A stage's tree laid over the branch's: its folders merge with existing ones (which
    * keep their mode and time), its files and links replace what is at their path. The
-   * stage is gone once the change lands.
+   * stage is gone once the change lands. `owners: 'given'`: the stage's entries carry
+   * their owners as they are (a put by root), so a replaced file's owner is not kept.
    */
-  | { op: 'merge', stage: string }
+  | { op: 'merge', stage: string, owners?: 'given' }
 
 /** An object written by a client on the data plane, registered by `modify`. */
 export interface NewObject { id: string, loc: ObjectLoc }
@@ -213,7 +216,7 @@ export interface ModifyOptions extends JobWriter {
 }
 
 /** What a stage accepts: ops that only add (a folder put's batches). */
-export type StageOp = Extract<WriteOp, { op: 'put' | 'mkdir' | 'symlink' | 'mknod' }>
+export type StageOp = Extract<WriteOp, { op: 'put' | 'mkdir' | 'symlink' | 'mknod' | 'setattr' }>
 
 export interface StageOptions {
   /** The stage to add to; a new one when absent. */

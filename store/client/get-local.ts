@@ -93,7 +93,7 @@ async function fetchEntry (s: GetSource, repo: string, rev: string, info: FileIn
     await fsp.rm(to, { force: true })
     await fsp.symlink(info.target ?? '', to)
     await chownAsStored(to, info)
-    await fsp.lutimes(to, new Date(info.atime ?? Date.now()), new Date(info.mtime))
+    await fsp.lutimes(to, new Date(info.atime ?? info.mtime), new Date(info.mtime))
     return
   }
   if (info.kind === 'dir') {
@@ -111,7 +111,7 @@ async function fetchEntry (s: GetSource, repo: string, rev: string, info: FileIn
     }
     await chownAsStored(tmp, info)
     await fsp.chmod(tmp, info.mode)
-    await fsp.utimes(tmp, new Date(info.atime ?? Date.now()), new Date(info.mtime))
+    await fsp.utimes(tmp, new Date(info.atime ?? info.mtime), new Date(info.mtime))
     await fsp.rename(tmp, to)
   } catch (e) {
     await fsp.rm(tmp, { force: true })

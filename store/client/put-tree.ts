@@ -43,10 +43,8 @@ interface LocalEntry {
  */
 export function ownerOf (st: Stats): EntryMeta {
   if (process.getuid?.() !== 0) return {}
-  const out: EntryMeta = {}
-  if (st.uid !== 0) out.uid = st.uid
-  if (st.gid !== process.getgid?.()) out.gid = st.gid
-  return out
+  // null: no owner, and not the owner of a file this one replaces
+  return { uid: st.uid === 0 ? null : st.uid, gid: st.gid === process.getgid?.() ? null : st.gid }
 }
 
 /** The kind of a local special file, if pfs keeps that kind (devices: for root only). */
@@ -124,12 +122,24 @@ class TreePut {
       if (this.ops.length >= BATCH_FILES || this.batchBytes >= BATCH_BYTES) await this.stageBatch()
     }
     await this.sendSmall()
-    const objects = await this.writer.takeObjects()
-    const ops: WriteOp[] = this.stageId === undefined ? this.ops : [{ op: 'merge', stage: this.stageId }, ...this.ops]
-    // Folder times last, deepest first: putting into a folder makes its mtime now.
-    for (const f of [...this.files].reverse()) {
-      if (f.kind === 'dir') ops.push({ op: 'setattr', path: joinPath(this.dest, f.rel), mtime: f.mtime })
+    // Folder times last, deepest first: putting into a folder makes its mtime now. A put
+    // big enough for a stage sets them in the stage (folders that were already in the
+    // branch keep theirs, as a merge does), in batches like the rest.
+    const times: StageOp[] = this.files.filter(f => f.kind === 'dir').reverse()
+      .map(f => ({ op: 'setattr', path: joinPath(this.dest, f.rel), mtime: f.mtime }))
+    if (this.stageId !== undefined || this.ops.length + times.length > BATCH_FILES) {
+      for (const op of times) {
+        this.ops.push(op)
+        if (this.ops.length >= BATCH_FILES) await this.stageBatch()
+      }
+      await this.stageBatch()
+    } else {
+      this.ops.push(...times)
     }
+    const objects = await this.writer.takeObjects()
+    // Run by root, the stage's owners are as given: a replaced file's owner is not kept.
+    const owners = process.getuid?.() === 0 ? 'given' as const : undefined
+    const ops: WriteOp[] = this.stageId === undefined ? this.ops : [{ op: 'merge', stage: this.stageId, owners }]
     const result = await this.s.meta.modify(this.repo, this.branch, ops, {
       objects, message: this.opts.message, keepOpen: this.opts.keepOpen, job: this.opts.job
     })

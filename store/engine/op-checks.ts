@@ -8,7 +8,8 @@
  * - mtime, atime: ms since the epoch, a finite number within what a JavaScript Date holds
  *   (±8.64e15, some 270,000 years either way); JSON would turn NaN or Infinity into null;
  *   mtimeNs, atimeNs: whole nanoseconds below the millisecond (0 to 999999).
- * - uid, gid: whole numbers from 0 below 2^32-1 (which chown(2) reserves for "unchanged").
+ * - uid, gid: whole numbers from 0 below 2^32-1 (which chown(2) reserves for "unchanged"),
+ *   or null for "no owner".
  * - mknod: a kind pfs knows (fifo, socket, chardev, blockdev), with the device number
  *   (rdev, a whole number) of a device.
  * - symlink targets are non-empty strings without NUL; `from` of copy and rename is there.
@@ -60,9 +61,13 @@ function checkOp (op: unknown): void {
   }
   for (const key of ['uid', 'gid']) {
     const id = o[key]
-    if (id !== undefined && !(Number.isSafeInteger(id) && (id as number) >= 0 && (id as number) <= MAX_ID)) {
-      throw invalidArgument(`${what}: ${key} ${show(id)} is not a user or group id (0 to ${MAX_ID})`)
+    const ok = id === undefined || id === null || (Number.isSafeInteger(id) && (id as number) >= 0 && (id as number) <= MAX_ID)
+    if (!ok) {
+      throw invalidArgument(`${what}: ${key} ${show(id)} is not a user or group id (0 to ${MAX_ID}, or null for none)`)
     }
+  }
+  if (o.op === 'merge' && o.owners !== undefined && o.owners !== 'given') {
+    throw invalidArgument(`merge: owners is 'given' or absent, not ${show(o.owners)}`)
   }
   if (o.op === 'symlink' && (typeof o.target !== 'string' || o.target === '' || o.target.includes('\0'))) {
     throw invalidArgument(`${what}: the link target must be a non-empty string without NUL, not ${show(o.target)}`)

@@ -24,7 +24,7 @@ import type { Pipelines } from './pipelines.js'
 
 const CHUNK_ID_RE = /^[0-9a-f]{64}$/
 const STAGE_ID_RE = /^[0-9a-f]{32}$/
-const STAGE_OPS: ReadonlySet<string> = new Set(['put', 'mkdir', 'symlink', 'mknod'])
+const STAGE_OPS: ReadonlySet<string> = new Set(['put', 'mkdir', 'symlink', 'mknod', 'setattr'])
 
 export class Writer {
   constructor (private readonly core: Core, private readonly reader: Reader, private readonly pipelines: Pipelines) {}
@@ -181,7 +181,7 @@ export class Writer {
         const now = this.core.clock()
         const tree = new MutableTree(this.core.nodes, rec.root, now)
         for (const op of wops) {
-          if (op.op === 'merge') ops.push(await this.merge(tree, repo, op.stage))
+          if (op.op === 'merge') ops.push(await this.merge(tree, repo, op.stage, op.owners !== 'given'))
           else await this.apply(tree, op, now)
         }
         const root = await tree.flush()
@@ -207,9 +207,9 @@ export class Writer {
   }
 
   /** Lays a stage over the tree; returns the batch op that removes the stage. */
-  private async merge (tree: MutableTree, repo: string, id: string): Promise<BatchOp> {
+  private async merge (tree: MutableTree, repo: string, id: string, keep: boolean): Promise<BatchOp> {
     const rec = await this.stageRec(repo, id)
-    await tree.merge(rec.root)
+    await tree.merge(rec.root, '', { u: keep, g: keep })
     return { type: 'del', key: k('stg', id) }
   }
 
@@ -229,7 +229,7 @@ export class Writer {
     for (const op of wops) {
       if (!STAGE_OPS.has((op as { op?: unknown } | null)?.op as string)) {
         const what = JSON.stringify(op)?.slice(0, 60)
-        throw invalidArgument(`a stage takes only put, mkdir, symlink and mknod, not ${what}`)
+        throw invalidArgument(`a stage takes only put, mkdir, symlink, mknod and setattr, not ${what}`)
       }
     }
     checkOps(wops)
@@ -303,7 +303,7 @@ export class Writer {
       case 'put': {
         if (path === '') throw invalidArgument('put needs a file path, not the repository root')
         const e = this.fileEntry(op.chunks, op.mode ?? 0o644, op.mtime ?? now)
-        await tree.put(path, withMeta(e, op), { keepOwner: true }); return
+        await tree.put(path, withMeta(e, op), { keep: { u: op.uid === undefined, g: op.gid === undefined } }); return
       }
       case 'mkdir': {
         const attrs = withMeta({ m: (op.mode ?? 0o755) & 0o7777, t: op.mtime ?? now }, op)
@@ -364,8 +364,8 @@ export class Writer {
  */
 function withMeta<T extends EntryAttrs> (e: T, op: M.EntryMeta & { mtime?: number }): T {
   if (op.mtimeNs !== undefined && op.mtimeNs !== 0 && op.mtime !== undefined) e.tn = op.mtimeNs
-  if (op.uid !== undefined) e.u = op.uid
-  if (op.gid !== undefined) e.g = op.gid
+  if (op.uid != null) e.u = op.uid
+  if (op.gid != null) e.g = op.gid
   if (op.atime !== undefined && !(op.atime === e.t && (op.atimeNs ?? 0) === (e.tn ?? 0))) {
     e.a = op.atime
     if (op.atimeNs !== undefined && op.atimeNs !== 0) e.an = op.atimeNs

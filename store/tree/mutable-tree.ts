@@ -36,8 +36,7 @@ function stamp<T extends EntryAttrs> (e: T, now: number): T {
 function changeAttrs<T extends EntryAttrs> (e: T, ch: AttrChange, now: number): T {
   if (ch.mode !== undefined) e.m = ch.mode & 0o7777
   if (ch.mtime !== undefined) {
-    // The atime is the mtime until one is set: pin it, so a new mtime leaves it alone.
-    if (e.a === undefined && ch.atime === undefined) { e.a = e.t; if (e.tn !== undefined) e.an = e.tn }
+    if (ch.atime === undefined) pinAtime(e)
     e.t = ch.mtime
     if (ch.mtimeNs !== undefined && ch.mtimeNs !== 0) e.tn = ch.mtimeNs
     else delete e.tn
@@ -48,17 +47,33 @@ function changeAttrs<T extends EntryAttrs> (e: T, ch: AttrChange, now: number): 
     else delete e.an
   }
   if (e.a === e.t && e.an === e.tn) { delete e.a; delete e.an }
-  if (ch.uid !== undefined) e.u = ch.uid
-  if (ch.gid !== undefined) e.g = ch.gid
+  // null: no recorded owner (the mounting user's)
+  if (ch.uid === null) delete e.u
+  else if (ch.uid !== undefined) e.u = ch.uid
+  if (ch.gid === null) delete e.g
+  else if (ch.gid !== undefined) e.g = ch.gid
   return stamp(e, now)
 }
 
-/** A folder's content changed: its mtime (and so its ctime) is now; an unset atime follows. */
+/** The atime is the mtime until one is set: before the mtime moves, the atime stays put. */
+function pinAtime (e: EntryAttrs): void {
+  if (e.a !== undefined) return
+  e.a = e.t
+  if (e.tn !== undefined) e.an = e.tn
+}
+
+/** A folder's content changed: its mtime (and so its ctime) is now; its atime stays. */
 function modified (e: EntryAttrs, now: number): void {
+  pinAtime(e)
   e.t = now
   delete e.tn
   delete e.ct
+  if (e.a === e.t && e.an === undefined) delete e.a
 }
+
+/** Which owner fields of a replaced file carry over to what replaces it. */
+export interface Keep { u: boolean, g: boolean }
+const NO_KEEP: Keep = { u: false, g: false }
 
 class MDir {
   readonly edits = new Map<string, TreeEntry | null>()
@@ -112,7 +127,8 @@ export class MutableTree {
     return d
   }
 
-  private attach (parent: MDir, name: string, what: TreeEntry | MDir): void {
+  /** `inPlace`: a file's content replaced, which leaves its folder as it was (as on a disk). */
+  private attach (parent: MDir, name: string, what: TreeEntry | MDir, inPlace = false): void {
     if (what instanceof MDir) {
       parent.children.set(name, what)
       parent.edits.delete(name)
@@ -120,7 +136,28 @@ export class MutableTree {
       parent.children.delete(name)
       parent.edits.set(name, { ...what, n: name })
     }
-    modified(parent.attrs, this.now)
+    if (!inPlace) modified(parent.attrs, this.now)
+  }
+
+  /**
+   * What `e` becomes where it replaces `old` (or lands anew): a file put over a file keeps
+   * its atime, and the owner fields `keep` names (those the writer did not give), as
+   * writing into an existing file on a disk does, and leaves the folder's times alone; a
+   * ctime never goes back.
+   */
+  private settle (old: Found | undefined, e: TreeEntry, keep: Keep): { e: TreeEntry, inPlace: boolean } {
+    const prev = old?.kind === 'entry' ? old.e : undefined
+    const inPlace = prev !== undefined && prev.k === 'f' && e.k === 'f'
+    const out = { ...e }
+    if (inPlace) {
+      if (keep.u && out.u === undefined && prev.u !== undefined) out.u = prev.u
+      if (keep.g && out.g === undefined && prev.g !== undefined) out.g = prev.g
+      if (out.a === undefined) { out.a = prev.a ?? prev.t; out.an = prev.a === undefined ? prev.tn : prev.an }
+    }
+    if (out.an === undefined) delete out.an
+    if (out.a === out.t && out.an === out.tn) { delete out.a; delete out.an }
+    if (prev !== undefined && (out.ct ?? out.t) < (prev.ct ?? prev.t)) stamp(out, this.now)
+    return { e: out, inPlace }
   }
 
   private detach (parent: MDir, name: string): void {
@@ -143,26 +180,17 @@ export class MutableTree {
   }
 
   /**
-   * Puts a file, link or (copied) folder entry at `path`, creating parent folders. With
-   * `keepOwner`, a file put over a file keeps that file's owner and atime unless `e` has
-   * its own, as writing into an existing file on a disk does.
+   * Puts a file, link or (copied) folder entry at `path`, creating parent folders. A file
+   * put over a file keeps its atime and, for each field `keep` names, its owner (see settle).
    */
-  async put (path: string, e: TreeEntry, opts: { parents?: boolean, keepOwner?: boolean } = {}): Promise<void> {
+  async put (path: string, e: TreeEntry, opts: { parents?: boolean, keep?: Keep } = {}): Promise<void> {
     if (path === '') throw invalidArgument('cannot replace the repository root')
     const { dir, name } = splitPath(path)
     const parent = await this.dir(dir, opts.parents ?? true)
     const old = await this.find(parent, name)
     if (old !== undefined && isDir(old) && e.k !== 'd') throw isAFolder(path)
-    if (old?.kind === 'entry') {
-      if (opts.keepOwner === true && old.e.k === e.k) {
-        if (e.u === undefined && old.e.u !== undefined) e = { ...e, u: old.e.u }
-        if (e.g === undefined && old.e.g !== undefined) e = { ...e, g: old.e.g }
-        if (e.a === undefined && old.e.a !== undefined) e = { ...e, a: old.e.a, an: old.e.an }
-      }
-      // A ctime never goes back: what replaces an entry with an older time is stamped now.
-      if ((e.ct ?? e.t) < (old.e.ct ?? old.e.t)) e = stamp({ ...e }, this.now)
-    }
-    this.attach(parent, name, e)
+    const s = this.settle(old, e, opts.keep ?? NO_KEEP)
+    this.attach(parent, name, s.e, s.inPlace)
   }
 
   async mkdir (path: string, attrs: EntryAttrs = { m: 0o755, t: this.now }, parents = false): Promise<void> {
@@ -232,20 +260,22 @@ export class MutableTree {
   /**
    * Lays the tree `root` over the folder at `path`: folders on both sides merge (the
    * existing one keeps its mode and time), files and links replace what is at their path,
-   * as the ops that built `root` would have done here one by one.
+   * as the ops that built `root` would have done here one by one (`keep`: the owner fields
+   * a replaced file keeps, i.e. those the stage's writer did not give).
    */
-  async merge (root: string, path = ''): Promise<void> {
+  async merge (root: string, path = '', keep: Keep = { u: true, g: true }): Promise<void> {
     const d = await this.dir(path, false)
     for await (const e of iterDir(this.io, root)) {
       const p = path === '' ? e.n : `${path}/${e.n}`
       const old = await this.find(d, e.n)
       if (old !== undefined && e.k === 'd') {
         if (!isDir(old)) throw exists('file', p)
-        await this.merge(e.h, p)
+        await this.merge(e.h, p, keep)
         continue
       }
       if (old !== undefined && isDir(old)) throw isAFolder(p)
-      this.attach(d, e.n, e)
+      const s = this.settle(old, e, keep)
+      this.attach(d, e.n, s.e, s.inPlace)
     }
   }
 

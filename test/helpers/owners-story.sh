@@ -25,4 +25,9 @@ step ns-times        sh -c 'touch -d "2001-02-03 04:05:06.123456789" at && stat 
 step ns-atime        sh -c 'touch -a -d "2002-02-03 04:05:06.987654321" at && stat -c "%x|%y" at'
 step dir-times       sh -c 'mkdir td && touch -a -d @1900000000 td && touch -m -d @1200000000 td && stat -c "%X %Y" td'
 step ctime           ops ctimes ct
+step touch-new       sh -c 'touch -d @1000000000 tn && [ "$(stat -c %Z tn)" -gt 1000000000 ] && echo ctime is now'
+step atime-on-write  sh -c 'echo a > aw && touch -d @1500000000 aw && echo b >> aw && stat -c %X aw'
+step atime-of-folder sh -c 'mkdir af && touch -d @1500000000 af && touch af/x && stat -c %X af'
+step folder-on-write sh -c 'mkdir fw && echo a > fw/x && touch -d @1500000000 fw && echo b > fw/x && stat -c %Y fw'
+step chown-back      sh -c 'echo b > back && chown 65534:65534 back && chown 0:0 back && stat -c %u:%g back'
 step listing         sh -c 'find . -path ./lost+found -prune -o -printf "%y %m %U:%G %p\n" | sort'
