@@ -61,7 +61,8 @@ function checkOp (op: unknown): void {
   }
   for (const key of ['uid', 'gid']) {
     const id = o[key]
-    const ok = id === undefined || id === null || (Number.isSafeInteger(id) && (id as number) >= 0 && (id as number) <= MAX_ID)
+    const ok = id === undefined || id === null ||
+      (Number.isSafeInteger(id) && (id as number) >= 0 && (id as number) <= MAX_ID)
     if (!ok) {
       throw invalidArgument(`${what}: ${key} ${show(id)} is not a user or group id (0 to ${MAX_ID}, or null for none)`)
     }
