@@ -95,6 +95,13 @@ transform: {cmd: [sh, -c, 'ls /pfs/tick > /pfs/out/last']}
     await new Promise(resolve => setTimeout(resolve, 200))
   }
   t.match(out, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\n$/, `the job saw the tick file: ${m.output()}`)
-  const prov = await m.pfs(['provenance', 'clock@master'])
-  t.match(prov.stdout, /clock_tick@[0-9a-f]{32} \(user\)/, 'provenance leads to the tick commit')
+  // A tick a second: the next job may have opened its output commit (no provenance until
+  // it finishes) between the cat and this; ask until the head is a finished job's commit.
+  let prov = ''
+  for (const until = Date.now() + 20_000; Date.now() < until;) {
+    prov = (await m.pfs(['provenance', 'clock@master'])).stdout
+    if (/clock_tick@/.test(prov)) break
+    await new Promise(resolve => setTimeout(resolve, 200))
+  }
+  t.match(prov, /clock_tick@[0-9a-f]{32} \(user\)/, 'provenance leads to the tick commit')
 })
