@@ -21,7 +21,10 @@ import { ChunkWriter } from './chunk-writer.js'
 const BATCH_FILES = 2000
 const BATCH_BYTES = 256 << 20
 /** Small files read at once, and per index lookup. */
-const SMALL_READS = 16
+const SMALL_READS = 32
+/** lstat calls in flight while scanning a folder, and names stat'ed per slice. */
+const SCAN_STATS = 32
+const SCAN_SLICE = 1024
 const SMALL_GROUP = 512
 
 interface LocalEntry {
@@ -172,7 +175,7 @@ class TreePut {
   private async sendSmall (): Promise<void> {
     const group = this.small
     this.small = []
-    const datas = await this.reads.map(group, async f => await fsp.readFile(path.join(this.local, f.rel)))
+    const datas = await this.reads.map(group, async f => await readSmall(path.join(this.local, f.rel), f.size))
     // A file that grew since the scan is no longer small: chunk it as a stream.
     const min = this.s.config.chunking.min
     const refs = await this.writer.writeSmall(datas.map(d => d.length <= min ? d : Buffer.alloc(0)))
@@ -196,28 +199,48 @@ class TreePut {
   }
 }
 
+/**
+ * A small file's bytes with the size the scan's lstat gave: open, one read, close (no
+ * fstat, no read to find the end). A file that grew since is read whole.
+ */
+async function readSmall (file: string, size: number): Promise<Buffer> {
+  const fh = await fsp.open(file, 'r')
+  try {
+    const buf = Buffer.allocUnsafe(size + 1)
+    const { bytesRead } = await fh.read(buf, 0, size + 1, 0)
+    if (bytesRead <= size) return buf.subarray(0, bytesRead)
+    return await fh.readFile()
+  } finally {
+    await fh.close()
+  }
+}
+
 /** Every entry below a local folder, parents before children, sorted. */
 async function scanLocal (root: string): Promise<LocalEntry[]> {
   const out: LocalEntry[] = []
+  const stats = pLimit(SCAN_STATS)
   const visit = async (rel: string): Promise<void> => {
     const names = (await fsp.readdir(path.join(root, rel))).sort()
-    for (const name of names) {
-      const r = rel === '' ? name : `${rel}/${name}`
-      const full = path.join(root, r)
-      const st = await fsp.lstat(full)
-      const base = { rel: r, size: st.size, mode: st.mode & 0o7777, mtime: st.mtimeMs, owner: ownerOf(st) }
-      if (st.isDirectory()) {
-        out.push({ ...base, kind: 'dir', size: 0 })
-        await visit(r)
-      } else if (st.isSymbolicLink()) {
-        out.push({ ...base, kind: 'link', target: await fsp.readlink(full) })
-      } else if (st.isFile()) {
-        out.push({ ...base, kind: 'file' })
-      } else {
-        const kind = specialOf(st)
-        const device = kind === 'chardev' || kind === 'blockdev'
-        if (kind !== undefined) out.push({ ...base, kind, size: 0, rdev: device ? st.rdev : undefined })
-      }
+    // lstat a slice at a time, many in flight (a folder of a million holds no million Stats)
+    for (let at = 0; at < names.length; at += SCAN_SLICE) {
+      const rels = names.slice(at, at + SCAN_SLICE).map(name => rel === '' ? name : `${rel}/${name}`)
+      const sts = await stats.map(rels, async r => await fsp.lstat(path.join(root, r)))
+      for (const [i, r] of rels.entries()) await add(r, sts[i])
+    }
+  }
+  const add = async (r: string, st: Stats): Promise<void> => {
+    const base = { rel: r, size: st.size, mode: st.mode & 0o7777, mtime: st.mtimeMs, owner: ownerOf(st) }
+    if (st.isDirectory()) {
+      out.push({ ...base, kind: 'dir', size: 0 })
+      await visit(r)
+    } else if (st.isSymbolicLink()) {
+      out.push({ ...base, kind: 'link', target: await fsp.readlink(path.join(root, r)) })
+    } else if (st.isFile()) {
+      out.push({ ...base, kind: 'file' })
+    } else {
+      const kind = specialOf(st)
+      const device = kind === 'chardev' || kind === 'blockdev'
+      if (kind !== undefined) out.push({ ...base, kind, size: 0, rdev: device ? st.rdev : undefined })
     }
   }
   await visit('')
