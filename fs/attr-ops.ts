@@ -43,7 +43,8 @@ export class AttrOps {
     if (v.path === '') {
       const time = v.r.commit?.finished ?? v.r.commit?.started ?? now
       const st = makeStat('dir', 0, v.branch === null ? 0o555 : 0o755, time, ids)
-      st.nlink = await this.folderLinks(v.repo, v.r.root, '', undefined)
+      const root = await this.m.views.stat(v.repo, v.r.root, '')
+      st.nlink = await this.folderLinks(v.repo, v.r.root, '', root?.count)
       return st
     }
     if (s !== undefined) return spoolStat(s, ids)
