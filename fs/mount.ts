@@ -28,7 +28,7 @@ export interface Mounted {
 }
 
 /** True when `dir` is a FUSE mount whose process is gone ("Transport endpoint is not connected"). */
-async function isStale (dir: string): Promise<boolean> {
+export async function isStale (dir: string): Promise<boolean> {
   try {
     await fsp.stat(dir)
     return false

@@ -34,10 +34,19 @@ export async function jobsWaiting (pfs: Pfs): Promise<boolean> {
 
 /** A mount of the store only this process uses, in the runtime folder. */
 async function privateMount (pfs: Pfs): Promise<PrivateMount> {
-  const dir = await fsp.mkdtemp(path.join(await runtimeDir(), 'jobs-'))
+  const runtime = await runtimeDir()
+  const { mountPfs, isStale, lazyUnmount } = await import('../../fs/mount.js')
+  // A command killed while it ran jobs (kill -9, a lost terminal) left its mount behind,
+  // dead ("Transport endpoint is not connected"): detach and remove those first.
+  for (const name of await fsp.readdir(runtime).catch(() => [])) {
+    const old = path.join(runtime, name, 'pfs')
+    if (!name.startsWith('jobs-') || !await isStale(old)) continue
+    await lazyUnmount(old).then(async () => await fsp.rm(path.join(runtime, name), { recursive: true, force: true }))
+      .catch(e => stderrLog(`pfs: could not clear the dead job mount ${old}: ${(e as Error).message}`))
+  }
+  const dir = await fsp.mkdtemp(path.join(runtime, 'jobs-'))
   const mountDir = path.join(dir, 'pfs')
   await fsp.mkdir(mountDir)
-  const { mountPfs } = await import('../../fs/mount.js')
   const m = await mountPfs(pfs, mountDir, { spoolDir: path.join(dir, 'spool'), statfsPath: dir, log: stderrLog })
   return {
     dir: mountDir,
