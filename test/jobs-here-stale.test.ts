@@ -29,7 +29,8 @@ t.test('a job mount left by a killed command is cleared by the next one', async 
   t.equal((await cli.run(['pipeline', 'create', '-f', '-'], { input: spec, env })).code, 0)
   const files = cli.files({ 'a.txt': 'a', 'b.txt': 'b' })
 
-  const first = spawnPfs(['--store', cli.store, 'put', 'in@master:a.txt', path.join(files, 'a.txt')], { cwd: cli.local, env })
+  const put = ['--store', cli.store, 'put', 'in@master:a.txt', path.join(files, 'a.txt')]
+  const first = spawnPfs(put, { cwd: cli.local, env })
   first.stdin.end()
   const exited = new Promise(resolve => first.once('close', resolve))
   const until = Date.now() + 30_000
