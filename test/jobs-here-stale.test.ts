@@ -34,7 +34,9 @@ t.test('a job mount left by a killed command is cleared by the next one', async 
   first.stdin.end()
   const exited = new Promise(resolve => first.once('close', resolve))
   const until = Date.now() + 30_000
-  while ((await jobMounts(runtime)).length === 0 && Date.now() < until) await new Promise(resolve => setTimeout(resolve, 50))
+  while ((await jobMounts(runtime)).length === 0 && Date.now() < until) {
+    await new Promise(resolve => setTimeout(resolve, 50))
+  }
   t.equal((await jobMounts(runtime)).length, 1, 'the put mounted the store to run its job')
   first.kill('SIGKILL')
   await exited
