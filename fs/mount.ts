@@ -131,7 +131,13 @@ export async function mountPfs (pfs: Pfs, dir: string, opts: MountOptions): Prom
         try {
           return await fs.commitAll(message)
         } finally {
-          await new Promise<void>(resolve => fuse.unmount(() => resolve()))
+          // fuse-native unmounts through a shell (`fusermount -uz`); once in a while that
+          // child's exit is never reported (seen under load: a zombie `sh`), and the stop
+          // would wait for ever. After 5 s the check below detaches the folder if needed.
+          await new Promise<void>(resolve => {
+            const timer = setTimeout(resolve, 5000)
+            fuse.unmount(() => { clearTimeout(timer); resolve() })
+          })
           if (await isMountPoint(dir)) await lazyUnmount(dir)
           await fsp.rm(opts.spoolDir, { recursive: true, force: true })
         }
