@@ -11,6 +11,8 @@ const TYPE_BITS: Record<FileInfo['kind'], number> = {
   blockdev: 0o060000
 }
 const S_IFMT = 0o170000
+/** The set-group-ID bit: on a folder, new entries take its group. */
+export const S_ISGID = 0o2000
 
 export interface Stat {
   mode: number
@@ -69,9 +71,14 @@ export function statOf (info: StatSource, ids: Owner): Stat {
   }
 }
 
-/** The kind a mknod(2) mode asks for, or undefined for a kind pfs does not make that way. */
-export function specialKind (mode: number): 'fifo' | 'socket' | 'chardev' | 'blockdev' | undefined {
+/**
+ * The kind a mknod(2) mode asks for: a special kind, 'file' (no type bits, or a regular
+ * file's: an empty file), or undefined for a kind mknod does not make.
+ */
+export function mknodKind (mode: number): 'file' | 'fifo' | 'socket' | 'chardev' | 'blockdev' | undefined {
   switch (mode & S_IFMT) {
+    case 0:
+    case TYPE_BITS.file: return 'file'
     case TYPE_BITS.fifo: return 'fifo'
     case TYPE_BITS.socket: return 'socket'
     case TYPE_BITS.chardev: return 'chardev'

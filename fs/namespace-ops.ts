@@ -4,16 +4,12 @@
  */
 import Fuse from 'fuse-native'
 import { parseMountPath } from './paths.js'
-import { specialKind, type Owner, type Stat } from './attrs.js'
+import { S_ISGID, mknodKind, type Owner, type Stat } from './attrs.js'
 import { HIDDEN } from './file-ops.js'
 import type { MountState } from './state.js'
 import { spoolStat, type Spool } from './spools.js'
 import type { AttrOps } from './attr-ops.js'
 import { Errno } from './errno.js'
-
-const S_IFMT = 0o170000
-const S_IFREG = 0o100000
-const S_ISGID = 0o2000
 
 export class NamespaceOps {
   constructor (private readonly m: MountState, private readonly attrs: AttrOps) {}
@@ -106,15 +102,14 @@ export class NamespaceOps {
    * entry (the kernel serves a fifo's or socket's traffic itself; pfs keeps the name).
    */
   async mknod (p: string, mode: number, rdev: number, who?: Owner): Promise<void> {
-    const kind = specialKind(mode)
-    // A regular file by mknod(2) (no type bits, or S_IFREG) is an empty file.
-    if (kind === undefined && (mode & S_IFMT) !== 0 && (mode & S_IFMT) !== S_IFREG) throw new Errno(Fuse.EINVAL)
+    const kind = mknodKind(mode)
+    if (kind === undefined) throw new Errno(Fuse.EINVAL)
     const v = await this.m.writable(p)
     if (await this.m.views.stat(v.repo, v.r.root, v.path) !== null ||
       this.m.spools.get(v.repo, v.branch, v.path) !== undefined) throw new Errno(Fuse.EEXIST)
     const { setgid: _, ...owner } = await this.m.newOwner(v, who)
     const device = kind === 'chardev' || kind === 'blockdev'
-    await this.m.apply(v, [kind === undefined
+    await this.m.apply(v, [kind === 'file'
       ? { op: 'put', path: v.path, chunks: [], mode: mode & 0o7777, ...owner }
       : { op: 'mknod', path: v.path, kind, mode: mode & 0o7777, rdev: device ? rdev : undefined, ...owner }])
   }

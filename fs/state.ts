@@ -10,14 +10,12 @@ import { parseMountPath, type ViewPath } from './paths.js'
 import { Views } from './views.js'
 import { Spools, type Spool } from './spools.js'
 import { Sessions } from './sessions.js'
-import type { Owner, Stat } from './attrs.js'
+import { S_ISGID, type Owner, type Stat } from './attrs.js'
 import { Errno } from './errno.js'
 
 /** A rev resolved for a mount path: the tree to read, and the branch writes go to (if any). */
 export interface View { repo: string, r: Resolved, branch: string | null, path: string }
 export type WritableView = View & { branch: string }
-
-const S_ISGID = 0o2000
 
 export interface FsOptions {
   spoolDir: string
